@@ -1,0 +1,20 @@
+from tenancy.permissions import user_can
+
+# (label, url name, IAM action needed to see it). Only areas that work are listed.
+NAVIGATION = [
+    ("Overview", "console:overview", None),
+    ("Task center", "console:tasks", "metastudio:job:show"),
+    ("IAM users", "console:users", "metastudio:iamuser:show"),
+    ("User groups", "console:groups", "metastudio:iamgroup:show"),
+    ("Policies", "console:policies", "metastudio:iampolicy:show"),
+    ("Access keys", "console:access_keys", None),
+    ("Audit log", "console:audit_log", "metastudio:auditlog:show"),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.account_id is None:
+        return {}
+    items = [(label, name) for label, name, action in NAVIGATION if action is None or user_can(user, action)]
+    return {"nav_items": items, "current_url_name": getattr(request.resolver_match, "view_name", "")}

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MetastudioConfig(AppConfig):
+    name = "metastudio"
+    verbose_name = "Platform"

@@ -1,0 +1,3 @@
+from metastudio.jobs import Job
+
+__all__ = ["Job"]

@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from metastudio.api.errors import api_not_found
+from tenancy.api.views import AuthTokenView
+
+api_v1 = [
+    path("", include("tenancy.api.urls")),
+]
+
+urlpatterns = [
+    path("v3/auth/tokens", AuthTokenView.as_view(), name="auth-tokens"),
+    path("v1/<str:project_id>/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
+         name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", authentication_classes=[],
+                                                     permission_classes=[]), name="api-docs"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("console.urls")),
+]
+
+handler404 = api_not_found
