@@ -1,7 +1,7 @@
 """API authentication: X-Auth-Token (from POST /v3/auth/tokens) or AK/SK SDK-HMAC-SHA256 signing."""
 
 import hmac
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import cache
@@ -74,7 +74,7 @@ class SignatureAuthentication(BaseAuthentication):
             sdk_date = signing.parse_sdk_date(raw)
         except signing.SignatureFormatError as error:
             raise _fail(errors.AUTH_SIGNATURE_INVALID, str(error)) from None
-        skew = abs((datetime.now(dt_timezone.utc) - sdk_date).total_seconds())
+        skew = abs((datetime.now(UTC) - sdk_date).total_seconds())
         if skew > settings.SIGNATURE_MAX_SKEW_SECONDS:
             raise _fail(
                 errors.AUTH_CLOCK_SKEWED,

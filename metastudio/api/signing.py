@@ -9,7 +9,7 @@ Signature = hex HMAC-SHA256(secret key, string to sign).
 import hashlib
 import hmac
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlsplit
 
 ALGORITHM = "SDK-HMAC-SHA256"
@@ -82,7 +82,7 @@ def parse_authorization(value: str) -> tuple[str, list[str], str]:
 
 def parse_sdk_date(value: str) -> datetime:
     try:
-        return datetime.strptime(value, DATE_FORMAT).replace(tzinfo=timezone.utc)
+        return datetime.strptime(value, DATE_FORMAT).replace(tzinfo=UTC)
     except (TypeError, ValueError):
         raise SignatureFormatError("X-Sdk-Date must look like 20261125T101500Z (UTC)") from None
 
@@ -93,7 +93,7 @@ def sign_request(access_key: str, secret: str, method: str, url: str, headers: d
     parts = urlsplit(url)
     result = dict(headers or {})
     result.setdefault("Host", parts.netloc)
-    result["X-Sdk-Date"] = (now or datetime.now(timezone.utc)).strftime(DATE_FORMAT)
+    result["X-Sdk-Date"] = (now or datetime.now(UTC)).strftime(DATE_FORMAT)
     signed = sorted({name.lower() for name in result if name.lower() != "authorization"})
     canonical = canonical_request(method, parts.path or "/", parts.query, result, signed, body)
     sig = signature(secret, string_to_sign(result["X-Sdk-Date"], canonical))

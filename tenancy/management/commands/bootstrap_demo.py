@@ -28,8 +28,9 @@ class Command(BaseCommand):
         admin = User.objects.filter(username=DEMO_ADMIN).first()
         if admin is None:
             password = secrets.token_urlsafe(12)
+            admin_group = account.groups.get(name=actions.ADMIN_GROUP)
             admin = actions.create_iam_user(actor, account, username=DEMO_ADMIN, password=password,
-                                            email="demo-admin@example.com", groups=[account.groups.get(name="admin").pk])
+                                            email="demo-admin@example.com", groups=[admin_group.pk])
             lines.append(("console user (tenant admin)", DEMO_ADMIN, password))
         staff = User.objects.filter(username=BACK_OFFICE_ADMIN).first()
         if staff is None:
