@@ -1,6 +1,7 @@
 """Live job updates for the console's task center."""
 
 import asyncio
+from datetime import timedelta
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -11,6 +12,7 @@ from metastudio.jobs import Job, job_group, job_payload
 from tenancy.permissions import user_can
 
 POLL_SECONDS = 1.0
+LOOKBACK_SECONDS = 30
 
 
 class JobsConsumer(AsyncJsonWebsocketConsumer):
@@ -45,18 +47,25 @@ class JobsConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "job", "job": event["job"]})
 
     async def _poll(self):
-        since = timezone.now()
+        sent: dict[str, str] = {}
         while True:
-            await asyncio.sleep(POLL_SECONDS)
-            changed, since = await self._changed_since(since)
-            for payload in changed:
+            for payload in await self._recently_changed(sent):
                 await self.send_json({"type": "job", "job": payload})
+            await asyncio.sleep(POLL_SECONDS)
 
     @database_sync_to_async
-    def _changed_since(self, since):
-        now = timezone.now()
-        jobs = Job.objects.filter(account_id=self.account_id, updated_at__gte=since).order_by("updated_at")
-        return [job_payload(job) for job in jobs[:200]], now
+    def _recently_changed(self, sent: dict[str, str]) -> list[dict]:
+        # A worker stamps updated_at before its transaction commits, so a row can become visible with a
+        # time older than the previous poll: look back a margin and send only versions not sent yet.
+        since = timezone.now() - timedelta(seconds=LOOKBACK_SECONDS)
+        changed, in_window = [], {}
+        for job in Job.objects.filter(account_id=self.account_id, updated_at__gte=since).order_by("updated_at")[:200]:
+            in_window[str(job.pk)] = version = job.updated_at.isoformat()
+            if sent.get(str(job.pk)) != version:
+                changed.append(job_payload(job))
+        sent.clear()
+        sent.update(in_window)
+        return changed
 
     @database_sync_to_async
     def _allowed_account(self, user):

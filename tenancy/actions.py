@@ -276,4 +276,5 @@ def project_of(account: Account, project_id: str) -> Project:
     project = Project.objects.filter(account=account, project_id=project_id).first()
     if project is None:
         raise NotFound(f"project {project_id} does not exist", code="MSS.00000002")
+    project.account = account  # already loaded with the user: saves a query on every API call
     return project

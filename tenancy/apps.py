@@ -7,7 +7,7 @@ class TenancyConfig(AppConfig):
     verbose_name = "Tenants, IAM and audit"
 
     def ready(self):
-        from tenancy import exports  # noqa: F401  (registers the audit_export job kind)
+        from tenancy import exports, signals  # noqa: F401  (job kind registration, audit of sign-ins)
         from tenancy.setup import ensure_platform_records
 
         post_migrate.connect(ensure_platform_records, sender=self, dispatch_uid="tenancy-platform-records")

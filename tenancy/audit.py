@@ -21,7 +21,8 @@ class Actor:
 
     @classmethod
     def from_request(cls, request, via: str) -> "Actor":
-        user = request.user if getattr(request.user, "is_authenticated", False) else None
+        user = getattr(request, "user", None)  # absent on requests made outside the middleware (test login)
+        user = user if getattr(user, "is_authenticated", False) else None
         return cls(
             user=user,
             account=getattr(user, "account", None),

@@ -6,6 +6,7 @@ import io
 import tempfile
 from datetime import datetime
 
+from django.db.models import Q
 from django.utils import timezone
 from openpyxl import Workbook
 
@@ -84,10 +85,23 @@ def export_audit_log(run: JobRun) -> dict:
 
 
 def _each_with_progress(run: JobRun, rows, total: int):
-    for index, entry in enumerate(rows.iterator(chunk_size=CHUNK), start=1):
-        if index % CHUNK == 0:
-            run.progress(5 + int(85 * index / max(total, 1)), f"writing entry {index} of {total}")
-        yield entry
+    # One query per chunk (keyset on created_at, id), not one cursor held open across chunks: on SQLite an open
+    # read keeps an old snapshot, and once the heartbeat thread has written, progress() on this connection fails
+    # with "database is locked".
+    rows = rows.order_by("created_at", "pk")
+    index, last = 0, None
+    while True:
+        page = rows if last is None else rows.filter(
+            Q(created_at__gt=last.created_at) | Q(created_at=last.created_at, pk__gt=last.pk)
+        )
+        chunk = list(page[:CHUNK])
+        for entry in chunk:
+            index += 1
+            yield entry
+        if len(chunk) < CHUNK:
+            return
+        last = chunk[-1]
+        run.progress(5 + int(85 * index / max(total, 1)), f"writing entry {index} of {total}")
 
 
 def _write_csv(run: JobRun, rows, total: int, out) -> None:

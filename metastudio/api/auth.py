@@ -14,10 +14,19 @@ from tenancy.models import AccessKey, AuthToken
 from tenancy.secrets import decrypt_secret, sha256_hex
 
 REQUIRED_SIGNED_HEADERS = {"host", "x-sdk-date"}
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+LAST_USED_RESOLUTION_SECONDS = 60
 
 
 def _fail(code: str, message: str):
     return errors.AuthenticationFailed(message, code=code)
+
+
+def _note_use(key: AccessKey) -> None:
+    # At most one write a minute per key, so signing stays cheap on the hot path.
+    now = timezone.now()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
+        AccessKey.objects.filter(pk=key.pk).update(last_used_at=now)
 
 
 class TokenAuthentication(BaseAuthentication):
@@ -60,12 +69,22 @@ class SignatureAuthentication(BaseAuthentication):
         expected = self._expected_signature(request, key, signed)
         if not hmac.compare_digest(expected, given):
             raise _fail(errors.AUTH_SIGNATURE_INVALID, "signature does not match; check the SK and what was signed")
-        window = settings.SIGNATURE_MAX_SKEW_SECONDS
-        if not cache.add(f"sig-seen:{given}", 1, timeout=2 * window + 1):
-            raise _fail(errors.AUTH_REPLAYED, "this signed request was already used (replay); sign each request anew")
+        if request.method not in SAFE_METHODS:
+            self._refuse_replay(given)
         request.token_project = None
         request.signed_at = sdk_date
+        _note_use(key)
         return key.user, key
+
+    @staticmethod
+    def _refuse_replay(signature: str) -> None:
+        # A captured write request must not be accepted twice. Reads are idempotent and are not tracked, so a
+        # client may repeat the same GET within one second; to repeat a write, sign a unique X-Sdk-Nonce header.
+        window = settings.SIGNATURE_MAX_SKEW_SECONDS
+        if not cache.add(f"sig-seen:{signature}", 1, timeout=2 * window + 1):
+            raise _fail(errors.AUTH_REPLAYED,
+                        "this signed write request was already used (replay); sign each request anew, "
+                        "adding a unique X-Sdk-Nonce header to repeat an identical write")
 
     @staticmethod
     def _checked_date(request) -> datetime:

@@ -28,8 +28,13 @@ class OffsetLimitPagination(BasePagination):
         self.offset = int_param(request, "offset", 0, 0)
         self.limit = int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         self.items_key = getattr(view, "list_key", "items")
-        self.count = queryset.count()
-        return list(queryset[self.offset:self.offset + self.limit])
+        page = list(queryset[self.offset:self.offset + self.limit])
+        # A short, non-empty page (or a first page) tells the total without a COUNT query.
+        if len(page) < self.limit and (page or self.offset == 0):
+            self.count = self.offset + len(page)
+        else:
+            self.count = queryset.count()
+        return page
 
     def get_paginated_response(self, data):
         return Response({"count": self.count, self.items_key: data})

@@ -40,23 +40,29 @@ class ProjectScopedMixin:
             raise AuthenticationFailed(
                 "authentication required: send X-Auth-Token, or sign the request (SDK-HMAC-SHA256 with X-Sdk-Date)"
             )
-        self.project = project_of(request.user.account, kwargs.get("project_id", "")) if request.user.account_id \
-            else _no_project(kwargs.get("project_id", ""))
-        token_project = getattr(request, "token_project", None)
-        if token_project is not None and token_project.pk != self.project.pk:
-            raise PermissionDenied(f"this token is scoped to project {token_project.project_id}")
+        self.project = self._project(request, kwargs.get("project_id", ""))
         self.account = self.project.account
         key = self.rate_limit_key()
         if key is not None and RATE_LIMITS[key].per_tenant[self.project.region] is None:
             raise NotFound(f"this API is not offered in region {self.project.region}", code="APIGW.0101")
         super().initial(request, *args, **kwargs)
 
+    @staticmethod
+    def _project(request, project_id: str):
+        if request.user.account_id is None:
+            raise NotFound(f"project {project_id} does not exist", code="MSS.00000002")
+        token_project = getattr(request, "token_project", None)
+        if token_project is not None:
+            # A project-scoped token already carries its project: no lookup needed.
+            if token_project.project_id != project_id:
+                project_of(request.user.account, project_id)  # 404 for a project that is not the account's
+                raise PermissionDenied(f"this token is scoped to project {token_project.project_id}")
+            token_project.account = request.user.account
+            return token_project
+        return project_of(request.user.account, project_id)
+
     def actor(self) -> Actor:
         return Actor.from_request(self.request, via="api")
-
-
-def _no_project(project_id: str):
-    raise NotFound(f"project {project_id} does not exist", code="MSS.00000002")
 
 
 class ProjectApiView(ProjectScopedMixin, GenericAPIView):

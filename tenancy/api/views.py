@@ -46,7 +46,7 @@ class AuthTokenView(APIView):
         identity = _dig(request.data, "auth", "identity")
         if "password" not in (identity.get("methods") or []):
             raise InvalidParameter('must contain "password"', field="auth.identity.methods")
-        user_data = _dig(identity, "password", "user")
+        user_data = _dig(request.data, "auth", "identity", "password", "user")
         name, password = user_data.get("name"), user_data.get("password")
         domain = (user_data.get("domain") or {}).get("name")
         for field, value in (("name", name), ("password", password), ("domain.name", domain)):
@@ -223,8 +223,11 @@ class AccessKeyViewSet(TenantViewSet):
     iam_actions, rate_limits = _crud("accesskey")
 
     def iam_action(self):
-        if self.operation() in ("create", "destroy", "partial_update") and self._targets_self():
+        operation = self.operation()
+        if operation in ("create", "retrieve", "destroy", "partial_update") and self._targets_self():
             return "self:accesskey:manage"
+        if operation == "list" and not user_can(self.request.user, "metastudio:accesskey:show"):
+            return "self:accesskey:manage"  # scoped_queryset lists only the caller's own keys
         return super().iam_action()
 
     def check_permissions(self, request):

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Run every benchmark; print each one's output and collect the JSON lines in benchmarks/out/results.jsonl.
+# Usage: benchmarks/run_all.sh [--quick]   (--quick: fewer iterations, no --redis / --http variants)
+set -u
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+OUT=benchmarks/out
+mkdir -p "$OUT"
+RESULTS="$OUT/results.jsonl"
+: > "$RESULTS"
+
+if [ "${1:-}" = "--quick" ]; then
+  RUNS=("benchmarks/api_overhead.py --iterations 200"
+        "benchmarks/rate_limit_accuracy.py --phases 0,0.5")
+else
+  RUNS=("benchmarks/api_overhead.py --http"
+        "benchmarks/rate_limit_accuracy.py")
+  if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then
+    RUNS+=("benchmarks/rate_limit_accuracy.py --redis")
+  fi
+fi
+
+status=0
+for run in "${RUNS[@]}"; do
+  echo "== $run" >&2
+  log="$OUT/last.log"
+  # Each script stops its own servers and removes its temp dirs; the timeout is a last resort.
+  timeout --signal=TERM --kill-after=15 180 $PY $run > "$log"
+  rc=$?
+  cat "$log"
+  grep '^{' "$log" >> "$RESULTS"
+  if [ $rc -ne 0 ]; then
+    echo "!! $run exited with $rc" >&2
+    status=1
+  fi
+done
+rm -f "$OUT/last.log"
+echo "== $(grep -c '^{' "$RESULTS") JSON lines in $RESULTS" >&2
+exit $status

@@ -1,0 +1,242 @@
+"""The scaled set-up, configured by environment variables only: a private PostgreSQL cluster (DATABASE_URL), a
+private redis-server (REDIS_URL: cache, django-q2 broker, channel layer) and a moto S3 server (METASTUDIO_STORAGE=s3),
+with two web processes (daphne via `runplatform --no-worker`) and two `qcluster` workers.
+
+One export job is created through web A and followed through web B; the tests check what each part did with it.
+"""
+
+import csv
+import importlib.util
+import io
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.services import (
+    HOST,
+    PYTHON,
+    PostgresCluster,
+    Processes,
+    free_port,
+    http,
+    manage_all,
+    missing_service_binaries,
+    platform_env,
+    s3_client,
+    script_source,
+    start_moto,
+    start_redis,
+    wait_until,
+)
+
+MISSING = missing_service_binaries()
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.skipif(bool(MISSING), reason="the scaled set-up needs PostgreSQL 15 and Redis servers; missing "
+                       f"{', '.join(MISSING)} (Debian: apt-get install postgresql redis-server)"),
+    pytest.mark.skipif(importlib.util.find_spec("moto") is None,
+                       reason="the scaled set-up needs moto's S3 server: pip install -r requirements-dev.txt"),
+]
+
+BUCKET = "metastudio-test"
+ACCOUNT, OWNER, PASSWORD, REGION = "scaled", "scaled-owner", "correct-horse-battery", "cn-north-4"
+FINAL = ("SUCCEED", "FAILED", "CANCELED")
+
+LOG_ROWS = 1200  # more than one chunk of the export, all at the same time
+
+SETUP = f"""
+from django.utils import timezone
+
+from tenancy import actions
+from tenancy.audit import Actor
+from tenancy.models import AuditLog
+
+account = actions.create_account(Actor.system(), name={ACCOUNT!r})
+actions.create_iam_user(Actor.system(account), account, username={OWNER!r}, password={PASSWORD!r},
+                        groups=[account.groups.get(name=actions.ADMIN_GROUP).pk])
+now = timezone.now()
+AuditLog.objects.bulk_create(AuditLog(account=account, actor_name="loader", action="test.load", created_at=now,
+                                      detail={{"n": n}}) for n in range({LOG_ROWS}))
+AuditLog.objects.filter(action="test.load").update(created_at=now)
+result = str(account.pk)
+"""
+
+# Joins the tenant's job group through the channel layer of the settings (Redis) and collects what arrives until
+# a job has ended.
+LISTEN = """
+import asyncio
+import time
+
+from channels.layers import get_channel_layer
+
+from metastudio.jobs import job_group
+
+FINAL = ("SUCCEED", "FAILED", "CANCELED")
+
+
+async def listen():
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(job_group(ACCOUNT_ID), channel)
+    print("LISTENING", flush=True)
+    messages, deadline = [], time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            message = await asyncio.wait_for(layer.receive(channel), timeout=deadline - time.monotonic())
+        except TimeoutError:
+            break
+        messages.append(message)
+        if message.get("type") == "job.update" and message["job"]["state"] in FINAL:
+            break
+    await layer.group_discard(job_group(ACCOUNT_ID), channel)
+    return {"layer": type(layer).__name__, "messages": messages}
+
+
+result = asyncio.run(listen())
+"""
+
+
+class Scaled:
+    def __init__(self, procs: Processes, env: dict[str, str], web_a: int, web_b: int, s3_endpoint: str):
+        self.procs, self.env, self.s3_endpoint = procs, env, s3_endpoint
+        self.web_a, self.web_b = f"http://{HOST}:{web_a}", f"http://{HOST}:{web_b}"
+        self.outputs: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def scaled(tmp_path_factory):
+    base = tmp_path_factory.mktemp("scaled")
+    procs = Processes(base / "logs")
+    postgres = PostgresCluster()
+    try:
+        _, redis_port = start_redis(procs, base)
+        moto, moto_port = start_moto(procs)
+        postgres.start()
+        database_url = postgres.create_database("metastudio")
+        s3_endpoint = f"http://{HOST}:{moto_port}"
+        procs.wait_for_port(moto, moto_port)
+        s3_client(s3_endpoint).create_bucket(Bucket=BUCKET)
+
+        env = platform_env(
+            base / "data",
+            DATABASE_URL=database_url,
+            REDIS_URL=f"redis://{HOST}:{redis_port}/0",
+            METASTUDIO_STORAGE="s3",
+            AWS_STORAGE_BUCKET_NAME=BUCKET,
+            AWS_S3_ENDPOINT_URL=s3_endpoint,
+            AWS_S3_REGION_NAME="us-east-1",
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            METASTUDIO_WORKERS=1,
+        )
+        migrated, checked = manage_all(env, [["migrate", "--no-input"], ["check"]])
+        outputs = {"migrate": migrated, "check": checked}
+        setup = procs.script("setup", env, SETUP)
+        web_a, web_b = free_port(), free_port()
+        webs = [procs.start(f"web-{port}", [PYTHON, "manage.py", "runplatform", "--no-worker", "--port", str(port)],
+                            env) for port in (web_a, web_b)]
+        for name in ("worker-1", "worker-2"):
+            procs.start(name, [PYTHON, "manage.py", "qcluster"], env)
+        outputs["account_id"] = procs.script_result(setup)
+        for web, port in zip(webs, (web_a, web_b), strict=True):
+            procs.wait_for_port(web, port, timeout=60)
+        platform = Scaled(procs, env, web_a, web_b, s3_endpoint)
+        platform.outputs = outputs
+        yield platform
+    finally:
+        procs.stop_all(grace=1)
+        postgres.stop()
+
+
+@pytest.fixture(scope="module")
+def token(scaled) -> dict:
+    body = {"auth": {
+        "identity": {"methods": ["password"],
+                     "password": {"user": {"name": OWNER, "password": PASSWORD, "domain": {"name": ACCOUNT}}}},
+        "scope": {"project": {"name": REGION}},
+    }}
+    reply = http("POST", f"{scaled.web_a}/v3/auth/tokens", body)
+    assert reply.status == 201, reply
+    token = reply.json()["token"]
+    session = {"header": {"X-Auth-Token": reply.headers["x-subject-token"]}, "project_id": token["project"]["id"],
+               "account_id": token["user"]["domain"]["id"]}
+    # The first API request to a fresh web process is slow (lazy imports, first connections); make both warm so
+    # that the rate-limit check below measures the limiter, not start-up time.
+    for web in (scaled.web_a, scaled.web_b):
+        reply = http("GET", f"{web}/v1/{session['project_id']}/export-jobs", headers=session["header"])
+        assert reply.status == 200 and reply.json()["count"] == 0, reply
+    return session
+
+
+@pytest.fixture(scope="module")
+def exported(scaled, token) -> dict:
+    """Listen on the channel layer; create an export on web A, at once another on web B; follow it on web B."""
+    listener = scaled.procs.start("listener", [PYTHON, "-c", f"ACCOUNT_ID = {token['account_id']!r}\n"
+                                                             + script_source(LISTEN)], scaled.env)
+    scaled.procs.wait_for_log(listener, "LISTENING")
+    jobs = f"/v1/{token['project_id']}/export-jobs"
+    started = time.monotonic()
+    created = http("POST", scaled.web_a + jobs, {"type": "AUDIT_LOG", "format": "CSV"}, token["header"])
+    second = http("POST", scaled.web_b + jobs, {"type": "AUDIT_LOG", "format": "CSV"}, token["header"])
+    both_took = time.monotonic() - started
+    assert created.status == 201, created
+    job_id = created.json()["job_id"]
+
+    def ended():
+        reply = http("GET", f"{scaled.web_b}{jobs}/{job_id}", headers=token["header"])
+        assert reply.status in (200, 429), reply
+        return reply.json() if reply.status == 200 and reply.json()["state"] in FINAL else None
+
+    final = wait_until(ended, 60, f"export job {job_id} to end (polled on web B)", interval=0.25)
+    return {"jobs": jobs, "job_id": job_id, "created": created, "second": second, "both_took": both_took,
+            "final": final, "events": scaled.procs.script_result(listener, timeout=30)}
+
+
+def test_migrate_and_check_run_on_postgres(scaled):
+    assert "Applying metastudio." in scaled.outputs["migrate"]
+    assert "no issues" in scaled.outputs["check"]
+
+
+def test_job_created_on_web_a_succeeds_on_a_worker_and_shows_on_web_b(exported):
+    assert exported["created"].json()["state"] == "WAITING"
+    final = exported["final"]
+    assert (final["job_id"], final["state"], final["progress"], final["has_file"]) == (
+        exported["job_id"], "SUCCEED", 100, True), final
+    assert final["result"]["rows"] >= 2 and final["error_code"] is None
+
+
+def test_result_file_is_stored_in_s3_and_downloads(scaled, token, exported):
+    reply = http("GET", f"{scaled.web_a}{exported['jobs']}/{exported['job_id']}/file", headers=token["header"])
+    assert reply.status == 200, reply
+    assert reply.body.startswith("\ufefftime,account,actor,action".encode()), reply.body[:80]
+    assert "attachment" in reply.headers["content-disposition"]
+    lines = list(csv.reader(io.StringIO(reply.body.decode("utf-8-sig"))))
+    assert len(lines) - 1 == exported["final"]["result"]["rows"] > LOG_ROWS
+    assert len({line[-1] for line in lines if line[3] == "test.load"}) == LOG_ROWS  # each entry once
+
+    s3 = s3_client(scaled.s3_endpoint)
+    objects = s3.list_objects_v2(Bucket=BUCKET, Prefix="jobs/").get("Contents", [])
+    assert len(objects) == 1, objects
+    key = objects[0]["Key"]
+    assert Path(key).name in reply.headers["content-disposition"]
+    assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == reply.body
+    assert not (Path(scaled.env["METASTUDIO_DATA_DIR"]) / "media").exists()  # nothing went to local disk
+
+
+def test_rate_limit_is_shared_by_the_web_processes(exported):
+    # export.create allows 1 request per second per tenant; the second one went to the other process.
+    second = exported["second"]
+    assert second.status == 429, (second, f"both creates took {exported['both_took']:.2f} s")
+    assert second.json()["error_code"] == "APIGW.0308"
+
+
+def test_job_progress_travels_through_the_redis_channel_layer(exported):
+    events = exported["events"]
+    assert events["layer"] == "RedisChannelLayer"
+    updates = [message["job"] for message in events["messages"] if message.get("type") == "job.update"]
+    assert updates, events
+    assert {update["job_id"] for update in updates} == {exported["job_id"]}
+    states = [update["state"] for update in updates]
+    # Web A publishes the new job, the worker that runs it each claim, progress and the end.
+    assert len(states) >= 3 and states[-1] == "SUCCEED" and "PROCESSING" in states, states
