@@ -7,6 +7,10 @@ A job is a row that moves WAITING -> PROCESSING -> SUCCEED | FAILED, or WAITING 
 - reap(): scheduled every minute; a PROCESSING job whose heartbeat stopped (worker died) is
   retried up to max_attempts, then failed with the reason. No job stays PROCESSING forever.
 Progress (percent + stage) is written to the row and pushed to the console after commit.
+
+Handlers: on the SQLite default, never keep a queryset iterator (an open read) across
+run.progress(); read in separate chunks, or the progress write cannot upgrade the stale snapshot
+("database is locked").
 """
 
 import logging

@@ -36,6 +36,7 @@ def download(response) -> bytes:
 def export_and_run(client, tenant, fmt: str) -> str:
     response = create(client, tenant, format=fmt)
     assert response.status_code == 201, response.content
+    assert response.json()["state"] == "WAITING"
     job_id = response.json()["job_id"]
     assert jobs.run(job_id) == "done"
     return job_id

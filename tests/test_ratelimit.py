@@ -109,7 +109,7 @@ def test_two_calls_within_a_second_across_a_boundary(gap):
 
 # --- the API throttle -----------------------------------------------------------------------------
 
-def in_one_window(scenario, attempts: int = 3):
+def in_one_window(scenario, attempts: int = 5):
     """Run `scenario` starting just after a one-second boundary; repeat it (fresh counters) if it did not
     finish within that same second, so its assertions can be exact."""
     for _ in range(attempts):
@@ -147,14 +147,15 @@ def test_export_list_limit_per_region(tenant, api):
 
     def scenario():
         answers = {"north": [], "east": []}
-        for _ in range(25):  # interleaved: each project of the account counts on its own
+        for index in range(22):  # interleaved: each project of the account counts on its own
             answers["north"].append(client.get(north))
-            answers["east"].append(client.get(east))
+            if index < 12:
+                answers["east"].append(client.get(east))
         return answers
 
     answers = in_one_window(scenario)
-    assert statuses(answers["north"]) == [200] * 20 + [429] * 5
-    assert statuses(answers["east"]) == [200] * 10 + [429] * 15
+    assert statuses(answers["north"]) == [200] * 20 + [429] * 2
+    assert statuses(answers["east"]) == [200] * 10 + [429] * 2
     for response in answers["north"][20:] + answers["east"][10:]:
         assert_throttled(response)
 
@@ -164,14 +165,14 @@ def test_other_tenant_not_affected(tenant, other_tenant, api):
 
     def scenario():
         answers = {"mine": [], "theirs": []}
-        for _ in range(25):
+        for _ in range(22):
             answers["mine"].append(mine.get(f"/v1/{tenant.project_id}/export-jobs"))
             answers["theirs"].append(theirs.get(f"/v1/{other_tenant.project_id}/export-jobs"))
         return answers
 
     answers = in_one_window(scenario)
-    assert statuses(answers["mine"]) == [200] * 20 + [429] * 5
-    assert statuses(answers["theirs"]) == [200] * 20 + [429] * 5
+    assert statuses(answers["mine"]) == [200] * 20 + [429] * 2
+    assert statuses(answers["theirs"]) == [200] * 20 + [429] * 2
 
 
 def test_export_create_one_per_second(tenant, api):
