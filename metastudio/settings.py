@@ -5,7 +5,9 @@ in-memory channel layer. Scaled mode: DATABASE_URL=postgres://..., REDIS_URL=red
 METASTUDIO_STORAGE=s3 (+ AWS_* variables).
 """
 
+import os
 import secrets
+import time
 from pathlib import Path
 
 import dj_database_url
@@ -23,10 +25,20 @@ def _secret_key() -> str:
     if configured:
         return configured
     key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    try:
+        # O_EXCL: when web and worker start together on a fresh data dir, exactly one writes the key.
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    for _ in range(50):  # the other process may still be writing it
+        key = key_file.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.05)
+    raise EnvError(f"{key_file} is empty; delete it or set SECRET_KEY")
 
 
 SECRET_KEY = _secret_key()
@@ -110,7 +122,8 @@ if REDIS_URL:
     }
 else:
     # The embedded default runs one web process, so an in-process cache counts every request.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                          "OPTIONS": {"MAX_ENTRIES": env_int("METASTUDIO_LOCAL_CACHE_ENTRIES", 200_000, minimum=1000)}}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- job queue (django-q2) --------------------------------------------------

@@ -1,12 +1,11 @@
 """Sliding-window rate limiter on the Django cache (LocMem in the embedded default, Redis when scaled).
 
-Two one-second buckets are kept per (tenant, API): a count, and the offsets (seconds into the bucket) of
-its first and last accepted request. The estimate is the current bucket plus the part of the previous
-one that still lies within the last second, interpolated between those offsets. Knowing the offsets
-keeps the estimate right for clients that pace themselves: one call every second on a 1/s API passes,
-while two calls a few milliseconds apart across a bucket boundary do not. (Without the offsets, e.g.
-after a cache eviction, the previous bucket is assumed evenly spread.) A request over the limit is taken
-back out of the count so rejected calls do not starve accepted ones.
+The last second is kept as ten 100 ms slots per (tenant, API). A request is allowed while the slots of the
+last second, this one included, hold at most `limit` requests; a refused request is taken back out, so
+refused calls do not starve accepted ones. Any 100 ms-aligned second therefore admits at most `limit`;
+a client pacing itself at exactly the limit (one call a second on a 1/s API) is never refused, and two
+calls a few milliseconds apart never both pass a 1/s limit, even across a second boundary. Counting uses
+atomic incr/decr and one get_many, so it holds across processes when the cache is Redis.
 """
 
 import time
@@ -14,45 +13,27 @@ import time
 from django.core.cache import cache
 
 WINDOW_SECONDS = 1.0
+SLOTS = 10
+SLOT_SECONDS = WINDOW_SECONDS / SLOTS
 _TTL = 3
 
 
 def hit(scope: str, limit: int, now: float | None = None) -> tuple[bool, float]:
     """Count one request in `scope`; return (allowed, seconds to wait if not)."""
     now = time.time() if now is None else now
-    window = int(now // WINDOW_SECONDS)
-    offset = now - window * WINDOW_SECONDS
-    current_key, previous_key = f"rl:{scope}:{window}", f"rl:{scope}:{window - 1}"
-    cache.add(current_key, 0, timeout=_TTL)
+    slot = int(now // SLOT_SECONDS)
+    slots = range(slot - SLOTS + 1, slot + 1)
+    keys = [f"rl:{scope}:{number}" for number in slots]
+    cache.add(keys[-1], 0, timeout=_TTL)
     try:
-        current = cache.incr(current_key)
+        current = cache.incr(keys[-1])
     except ValueError:  # expired between add and incr
-        cache.set(current_key, 1, timeout=_TTL)
+        cache.set(keys[-1], 1, timeout=_TTL)
         current = 1
-    stored = cache.get_many([previous_key, f"{previous_key}:first", f"{previous_key}:last"])
-    previous = _still_within(stored.get(previous_key) or 0, stored.get(f"{previous_key}:first"),
-                             stored.get(f"{previous_key}:last"), offset)
-    if previous + current <= limit:
-        cache.add(f"{current_key}:first", offset, timeout=_TTL)
-        cache.set(f"{current_key}:last", offset, timeout=_TTL)
+    earlier = cache.get_many(keys[:-1])
+    if sum(earlier.values()) + current <= limit:
         return True, 0.0
-    cache.decr(current_key)
-    if current > limit:  # this bucket alone is full: wait until its first request is a second old
-        first = cache.get(f"{current_key}:first")
-        return False, WINDOW_SECONDS - offset + (first if first is not None else 0.0)
-    last = stored.get(f"{previous_key}:last")  # wait until the previous bucket's requests have slid out
-    return False, (last if last is not None else WINDOW_SECONDS) - offset
-
-
-def _still_within(count: int, first: float | None, last: float | None, offset: float) -> float:
-    """How many of the previous bucket's `count` requests lie within the last second, `offset` seconds into
-    the current bucket: those made at a later offset of the previous one."""
-    if count <= 0:
-        return 0.0
-    if first is None or last is None:
-        return count * (WINDOW_SECONDS - offset) / WINDOW_SECONDS
-    if offset < first:
-        return float(count)
-    if offset >= last:
-        return 0.0
-    return (count - 1) * (last - offset) / (last - first)
+    cache.decr(keys[-1])
+    counts = [earlier.get(key, 0) for key in keys[:-1]] + [current - 1]
+    oldest = next((number for number, count in zip(slots, counts, strict=True) if count > 0), slot)
+    return False, max((oldest + SLOTS) * SLOT_SECONDS - now, 0.001)
