@@ -15,7 +15,6 @@ from billing.metering import usage_this_month
 from metastudio import jobs
 from metastudio.errors import ServiceError
 from tenancy import actions
-from tenancy.api.views import job_file_response
 from tenancy.audit import Actor
 from tenancy.exports import AUDIT_EXPORT, export_params
 from tenancy.models import AccessKey, AuditLog, Policy, User, UserGroup
@@ -32,12 +31,16 @@ def console_page(action: str | None = None):
             if request.user.account_id is None:
                 return render(request, "console/no_account.html", status=403)
             if action and not user_can(request.user, action):
-                return render(request, "console/forbidden.html", {"action": action}, status=403)
+                return _forbidden(request, action)
             return view(request, *args, **kwargs)
 
         return wrapped
 
     return decorate
+
+
+def _forbidden(request, action: str):
+    return render(request, "console/forbidden.html", {"action": action}, status=403)
 
 
 def _actor(request) -> Actor:
@@ -105,7 +108,7 @@ def download_task(request, job_id):
     job = _account_job(request, job_id)
     if job.state != jobs.Job.State.SUCCEED or not job.result_file:
         raise Http404
-    return job_file_response(job)
+    return jobs.result_file_response(job)
 
 
 @console_page("metastudio:iamuser:show")
@@ -113,7 +116,7 @@ def users(request):
     account = request.user.account
     if request.method == "POST":
         if not user_can(request.user, "metastudio:iamuser:create"):
-            return render(request, "console/forbidden.html", {"action": "metastudio:iamuser:create"}, status=403)
+            return _forbidden(request, "metastudio:iamuser:create")
         ok = _attempt(request, lambda: actions.create_iam_user(
             _actor(request), account, username=request.POST.get("name", "").strip(),
             password=request.POST.get("password", ""), email=request.POST.get("email", "").strip(),
@@ -145,7 +148,7 @@ def user_detail(request, user_id):
         op = request.POST.get("op")
         needed = "metastudio:iamuser:delete" if op == "delete" else "metastudio:iamuser:update"
         if not user_can(request.user, needed):
-            return render(request, "console/forbidden.html", {"action": needed}, status=403)
+            return _forbidden(request, needed)
         if op == "delete":
             if _attempt(request, lambda: actions.delete_iam_user(_actor(request), target), "User deleted."):
                 return redirect("console:users")
@@ -174,7 +177,7 @@ def groups(request):
     account = request.user.account
     if request.method == "POST":
         if not user_can(request.user, "metastudio:iamgroup:create"):
-            return render(request, "console/forbidden.html", {"action": "metastudio:iamgroup:create"}, status=403)
+            return _forbidden(request, "metastudio:iamgroup:create")
         if _attempt(request, lambda: actions.create_group(
             _actor(request), account, name=request.POST.get("name", "").strip(),
             description=request.POST.get("description", ""), members=_ids(request, "members"),
@@ -196,7 +199,7 @@ def group_detail(request, group_id):
         op = request.POST.get("op")
         needed = "metastudio:iamgroup:delete" if op == "delete" else "metastudio:iamgroup:update"
         if not user_can(request.user, needed):
-            return render(request, "console/forbidden.html", {"action": needed}, status=403)
+            return _forbidden(request, needed)
         if op == "delete":
             if _attempt(request, lambda: actions.delete_group(_actor(request), group), "Group deleted."):
                 return redirect("console:groups")
@@ -223,7 +226,7 @@ def policies(request):
         {"Action": ["metastudio:*:show*"], "Effect": "Allow"}]}, indent=2)
     if request.method == "POST":
         if not user_can(request.user, "metastudio:iampolicy:create"):
-            return render(request, "console/forbidden.html", {"action": "metastudio:iampolicy:create"}, status=403)
+            return _forbidden(request, "metastudio:iampolicy:create")
         document_text = request.POST.get("document", "")
         try:
             document = json.loads(document_text)
@@ -267,7 +270,7 @@ def create_access_key(request):
     target_id = request.POST.get("user_id")
     if target_id and target_id != str(request.user.pk):
         if not user_can(request.user, "metastudio:accesskey:create"):
-            return render(request, "console/forbidden.html", {"action": "metastudio:accesskey:create"}, status=403)
+            return _forbidden(request, "metastudio:accesskey:create")
         owner = _account_object(User, request, target_id)
 
     def create():
@@ -288,7 +291,7 @@ def change_access_key(request, access_key):
     if key.user_id != request.user.pk:
         needed = "metastudio:accesskey:delete" if request.POST.get("op") == "delete" else "metastudio:accesskey:update"
         if not user_can(request.user, needed):
-            return render(request, "console/forbidden.html", {"action": needed}, status=403)
+            return _forbidden(request, needed)
     op = request.POST.get("op")
     if op == "delete":
         _attempt(request, lambda: actions.delete_access_key(_actor(request), key), "Access key deleted.")

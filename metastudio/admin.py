@@ -1,9 +1,9 @@
 from django.contrib import admin
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from metastudio.jobs import Job
+from metastudio.jobs import Job, result_file_response
 
 
 @admin.register(Job)
@@ -33,8 +33,7 @@ class JobAdmin(admin.ModelAdmin):
         job = self.get_queryset(request).filter(pk=job_id, state=Job.State.SUCCEED).first()
         if job is None or not job.result_file or not self.has_view_permission(request, job):
             raise Http404
-        return FileResponse(job.result_file.open("rb"), as_attachment=True,
-                            filename=job.result_file.name.rsplit("/", 1)[-1])
+        return result_file_response(job)
 
     @admin.display(description="File")
     def download(self, job):

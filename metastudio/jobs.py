@@ -394,6 +394,14 @@ class _Heartbeat:
             connection.close()
 
 
+def result_file_response(job: Job):
+    """The job's output file as a download (streamed from local disk or S3)."""
+    from django.http import FileResponse
+
+    return FileResponse(job.result_file.open("rb"), as_attachment=True,
+                        filename=job.result_file.name.rsplit("/", 1)[-1])
+
+
 def _resolve(dotted: str):
     module, _, name = dotted.rpartition(".")
     return getattr(import_module(module), name)

@@ -1,5 +1,4 @@
 from django.contrib.auth import authenticate
-from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -345,9 +344,4 @@ class ExportJobViewSet(TenantViewSet):
         job = self.get_object()
         if job.state != jobs.Job.State.SUCCEED or not job.result_file:
             raise StateConflict(f"the job has no file yet (state {job.state})", field="job_id")
-        return job_file_response(job)
-
-
-def job_file_response(job) -> FileResponse:
-    name = job.result_file.name.rsplit("/", 1)[-1]
-    return FileResponse(job.result_file.open("rb"), as_attachment=True, filename=name)
+        return jobs.result_file_response(job)
