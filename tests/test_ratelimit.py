@@ -296,3 +296,10 @@ def test_without_redis_each_process_counts_alone(tmp_path):
     results = run_hitters(tmp_path, {}, processes=2, scope="local", limit=25, tries=200)
     assert {result["cache"] for result in results} == {"LocMemCache"}
     assert [result["accepted"] for result in results] == [25, 25]
+
+
+def test_forget_gives_the_request_back():
+    assert ratelimit.hit("forget", 1, now=T0 + 0.2)[0]
+    assert not ratelimit.hit("forget", 1, now=T0 + 0.3)[0]
+    ratelimit.forget("forget", T0 + 0.2)
+    assert ratelimit.hit("forget", 1, now=T0 + 0.3)[0]

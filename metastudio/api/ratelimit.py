@@ -37,3 +37,8 @@ def hit(scope: str, limit: int, now: float | None = None) -> tuple[bool, float]:
     counts = [earlier.get(key, 0) for key in keys[:-1]] + [current - 1]
     oldest = next((number for number, count in zip(slots, counts, strict=True) if count > 0), slot)
     return False, max((oldest + SLOTS) * SLOT_SECONDS - now, 0.001)
+
+
+def forget(scope: str, now: float) -> None:
+    """Take back a request that hit() accepted at `now` (e.g. refused by another limit after all)."""
+    cache.decr(f"rl:{scope}:{int(now // SLOT_SECONDS)}")

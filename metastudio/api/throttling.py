@@ -1,5 +1,7 @@
 """Per-tenant, per-API rate limits of the product document's table, for the region of the project."""
 
+import time
+
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
@@ -26,9 +28,13 @@ class TenantApiThrottle(BaseThrottle):
         if tenant_limit is None:
             return True  # not offered in this region: the view itself refuses it
         name = key or f"unlisted:{view.__class__.__name__}.{getattr(view, 'action', '')}"
-        allowed, wait = ratelimit.hit(f"{project.account_id}:{project.region}:{name}", tenant_limit)
+        now = time.time()
+        tenant_scope = f"{project.account_id}:{project.region}:{name}"
+        allowed, wait = ratelimit.hit(tenant_scope, tenant_limit, now)
         if allowed and system_limit is not None:
-            allowed, wait = ratelimit.hit(f"system:{project.region}:{name}", system_limit)
+            allowed, wait = ratelimit.hit(f"system:{project.region}:{name}", system_limit, now)
+            if not allowed:
+                ratelimit.forget(tenant_scope, now)  # refused calls do not use up the tenant's own limit
         if not allowed:
             self.wait_seconds = wait
         return allowed
