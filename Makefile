@@ -6,10 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Debian packages the test suite uses: a real browser, Redis and PostgreSQL servers.
+# Debian packages the platform uses: ffmpeg/ffprobe (media), LibreOffice + poppler (PPT pages), a CJK font.
+RUN_APT_PACKAGES := ffmpeg libreoffice-impress poppler-utils fonts-noto-cjk
+# Debian packages the test suite adds: a real browser, Redis and PostgreSQL servers.
 TEST_APT_PACKAGES := chromium redis-server postgresql
 
-.PHONY: run test install install-dev apt-test lint checks migrate demo
+.PHONY: run test install install-dev apt-run apt-test lint checks migrate demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +25,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 
-install: $(VENV)/.runtime
+install: apt-run $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
 migrate: install
@@ -35,13 +37,20 @@ demo: migrate
 run: demo
 	$(BIN)/python manage.py runplatform --host $(HOST) --port $(PORT)
 
-apt-test:
-	@missing=""; for p in $(TEST_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(2) $$missing >/dev/null; \
 	fi
+endef
+
+apt-run:
+	$(call apt_install,$(RUN_APT_PACKAGES),--no-install-recommends)
+
+apt-test: apt-run
+	$(call apt_install,$(TEST_APT_PACKAGES),)
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -11,10 +11,14 @@ RESULTS="$OUT/results.jsonl"
 
 if [ "${1:-}" = "--quick" ]; then
   RUNS=("benchmarks/api_overhead.py --iterations 200"
-        "benchmarks/rate_limit_accuracy.py --phases 0,0.5")
+        "benchmarks/rate_limit_accuracy.py --phases 0,0.5"
+        "benchmarks/upload_throughput.py --size-mb 128"
+        "benchmarks/asset_list.py --assets 2000 --iterations 50")
 else
   RUNS=("benchmarks/api_overhead.py --http"
-        "benchmarks/rate_limit_accuracy.py")
+        "benchmarks/rate_limit_accuracy.py"
+        "benchmarks/upload_throughput.py"
+        "benchmarks/asset_list.py")
   if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then
     RUNS+=("benchmarks/rate_limit_accuracy.py --redis")
   fi

@@ -4,6 +4,7 @@ from tenancy.permissions import user_can
 NAVIGATION = [
     ("Overview", "console:overview", None),
     ("Task center", "console:tasks", "metastudio:job:show"),
+    ("Asset library", "console:assets", "metastudio:asset:show"),
     ("IAM users", "console:users", "metastudio:iamuser:show"),
     ("User groups", "console:groups", "metastudio:iamgroup:show"),
     ("Policies", "console:policies", "metastudio:iampolicy:show"),

@@ -11,6 +11,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from assets import quota
+from assets.models import Asset
 from billing.metering import usage_this_month
 from metastudio import jobs
 from metastudio.errors import ServiceError
@@ -78,6 +80,10 @@ def overview(request):
         "user_count": account.users.count(),
         "usage": usage_this_month(account),
         "recent_jobs": jobs.Job.objects.filter(account=account)[:5],
+        "storage": quota.usage(account),
+        "asset_counts": Asset.objects.filter(account=account).exclude(state=Asset.State.DELETED)
+        .values_list("type").annotate(n=Count("id")).order_by("type"),
+        "can_see_assets": user_can(request.user, "metastudio:asset:show"),
     })
 
 

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "metastudio",
     "tenancy",
     "billing",
+    "assets",
     "console",
 ]
 
@@ -225,6 +226,18 @@ RATE_LIMIT_UNLISTED_PER_SECOND = env_int("METASTUDIO_RATE_LIMIT_UNLISTED", 20, m
 JOB_MAX_WAITING = env_int("METASTUDIO_JOB_MAX_WAITING", 20, minimum=1)
 JOB_MAX_RUNNING = env_int("METASTUDIO_JOB_MAX_RUNNING", 20, minimum=1)
 JOB_MAX_ATTEMPTS = env_int("METASTUDIO_JOB_MAX_ATTEMPTS", 3, minimum=1)
+
+# --- assets ----------------------------------------------------------------------
+ASSET_FREE_STORAGE_BYTES = env_int("METASTUDIO_FREE_STORAGE_BYTES", 5 * 1024**3, minimum=0)
+ASSET_MAX_FILE_BYTES = env_int("METASTUDIO_MAX_FILE_BYTES", 5 * 1024**3, minimum=1)
+ASSET_UPLOAD_URL_TTL_SECONDS = env_int("METASTUDIO_UPLOAD_URL_TTL_SECONDS", 24 * 3600, minimum=60)
+ASSET_MAIN_FILE_DEADLINE_SECONDS = env_int("METASTUDIO_MAIN_FILE_DEADLINE_SECONDS", 24 * 3600, minimum=60)
+ASSET_UPLOAD_DIR = DATA_DIR / "uploads"
+# Word list files (one word per line) for machine review of names, descriptions and text files.
+MODERATION_WORD_FILES = env_list("METASTUDIO_MODERATION_WORD_FILES",
+                                 [str(BASE_DIR / "assets" / "wordlists" / "default.txt")])
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")

@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from assets.api.views import receive_upload
 from metastudio.api.errors import api_not_found
 from tenancy.api.views import AuthTokenView
 
 api_v1 = [
     path("", include("tenancy.api.urls")),
+    path("", include("assets.api.urls")),
 ]
 
 urlpatterns = [
@@ -16,6 +18,7 @@ urlpatterns = [
          name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", authentication_classes=[],
                                                      permission_classes=[]), name="api-docs"),
+    path("uploads/<str:file_id>", receive_upload, name="asset-upload"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("console.urls")),

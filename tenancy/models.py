@@ -29,6 +29,9 @@ class Account(models.Model):
         limit_choices_to={"type": "SP"},
     )
     iam_version = models.PositiveIntegerField(default=1, help_text="Bumped on every IAM change (cache key).")
+    review_exempt = models.BooleanField(
+        default=False, help_text="Exempt from machine review of names, descriptions and texts (granted on request)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,20 +1,28 @@
 """Platform records every installation needs, made after each migrate (idempotent)."""
 
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 
 BACK_OFFICE_GROUPS = {
     # Auditors read the audit log and jobs in the admin and export the log.
     "auditor": ["tenancy.view_auditlog", "tenancy.export_auditlog", "metastudio.view_job"],
     # Reviewers look at tenants' material; later issues add their review queues to this group.
-    "reviewer": ["tenancy.view_account", "tenancy.view_user", "metastudio.view_job"],
+    "reviewer": ["tenancy.view_account", "tenancy.view_user", "metastudio.view_job", "assets.view_asset",
+                 "assets.change_asset"],
 }
-REAPER = "metastudio.jobs.reap"
+SCHEDULES = {
+    "metastudio.jobs.reap": ("job reaper", 1),
+    "assets.actions.fail_stale_uploads": ("fail assets whose main file never arrived", 10),
+}
 
 
 def ensure_platform_records(**kwargs) -> None:
     from tenancy.actions import ensure_system_policies
 
     ensure_system_policies()
+    for app_config in apps.get_app_configs():  # permissions of apps migrated after this one, too
+        create_permissions(app_config, verbosity=0)
     for name, codes in BACK_OFFICE_GROUPS.items():
         group, _ = Group.objects.get_or_create(name=name)
         for code in codes:
@@ -22,12 +30,13 @@ def ensure_platform_records(**kwargs) -> None:
             permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
             if permission is not None:
                 group.permissions.add(permission)
-    _ensure_reaper_schedule()
+    _ensure_schedules()
 
 
-def _ensure_reaper_schedule() -> None:
+def _ensure_schedules() -> None:
     from django_q.models import Schedule
 
-    Schedule.objects.update_or_create(
-        func=REAPER, defaults={"name": "job reaper", "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1}
-    )
+    for func, (name, minutes) in SCHEDULES.items():
+        Schedule.objects.update_or_create(
+            func=func, defaults={"name": name, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1}
+        )

@@ -12,6 +12,7 @@ from tests.factories import make_tenant
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.ASSET_UPLOAD_DIR = tmp_path / "uploads"
 
 
 @pytest.fixture(autouse=True)

@@ -123,3 +123,44 @@ def test_new_user_journey(platform, browser):
     assert content.startswith("time,account,actor,action")
     assert "iam.user.create" in content and "iam.access_key.create" in content
     context.close()
+
+
+def _png(width: int = 48, height: int = 32) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (30, 120, 200)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_asset_upload_in_the_browser(platform, browser):
+    """Upload through the file chooser and by drag and drop; cards turn ACTIVED / FAILED live."""
+    base = platform["base"]
+    context = browser.new_context()
+    page = context.new_page()
+    _login(page, base, "demo-admin", platform["password"])
+    page.goto(f"{base}/assets/?type=IMAGE")
+    page.evaluate("window.__sameDocument = true")
+    page.click("[data-testid=upload-open]")
+    page.set_input_files("[data-testid=upload-file]",
+                         files=[{"name": "browser photo.png", "mimeType": "image/png", "buffer": _png()}])
+    page.click("[data-testid=upload-submit]")
+    page.wait_for_selector("[data-testid=upload-item][data-state=done]", timeout=30000)
+    card = page.wait_for_selector("[data-testid=asset-card][data-state=ACTIVED]", timeout=60000)
+    assert "browser photo.png" in card.inner_text()
+    cover = card.query_selector("[data-testid=asset-cover]")
+    assert cover and page.evaluate("(img) => img.complete && img.naturalWidth > 0", cover)
+
+    # Drag and drop a renamed executable: refused by validation, with its reason on the card.
+    page.evaluate("""() => {
+        const data = new DataTransfer();
+        data.items.add(new File([new Uint8Array([77, 90, 0, 0, 0, 0, 0, 0])], "evil.png", {type: "image/png"}));
+        document.getElementById("drop-zone").dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true}));
+    }""")
+    page.click("[data-testid=upload-submit]")
+    failed = page.wait_for_selector("[data-testid=asset-card][data-state=FAILED]", timeout=60000)
+    assert failed.query_selector("[data-testid=asset-reason]").inner_text().strip()
+    assert page.evaluate("window.__sameDocument") is True, "the cards changed without a page reload"
+    context.close()

@@ -20,6 +20,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 
+from assets import actions as asset_actions
 from metastudio import jobs
 from metastudio.api.auth import SignatureAuthentication, TokenAuthentication
 from metastudio.api.permissions import IamActionPermission
@@ -41,7 +42,7 @@ CONCRETE_ACTION = re.compile(r"^metastudio:[a-z][a-z0-9]*:[a-z][A-Za-z0-9]*$")
 # each with the reason. Everything not listed here is held to every rule of this file.
 EXEMPT_ROUTES: dict[str, str] = {}
 # Non-GET operations that only read and are declared with a show* IAM action, as "METHOD /route" (see (c)).
-READ_ONLY_NON_GET: set[str] = set()
+READ_ONLY_NON_GET: set[str] = {"POST /v1/<str:project_id>/digital-assets/summarys"}
 
 
 def _policy_document():
@@ -59,7 +60,16 @@ OBJECT_IDS = {
     "access_key": lambda t: actions.create_access_key(Actor.system(t.account), t.owner)[0].access_key_id,
     "job_id": lambda t: str(jobs.submit(Actor.system(t.account), t.account, AUDIT_EXPORT.name, {"format": "CSV"},
                                         project=t.project).pk),
+    "asset_id": lambda t: str(_matrix_asset(t, "matrix-asset").pk),
+    "file_id": lambda t: str(asset_actions.create_file(
+        Actor.system(t.account), t.account, asset_id=_matrix_asset(t, "matrix-file-asset").pk,
+        file_name="matrix.png", file_size=1024, base_url="http://testserver/")[0].pk),
 }
+
+
+def _matrix_asset(t, name: str):
+    return asset_actions.create_asset(Actor.system(t.account), t.account, name=name, asset_type="IMAGE",
+                                      project=t.project)
 
 
 # --- the routes -------------------------------------------------------------------------------------------------------

@@ -61,6 +61,10 @@ class ProjectScopedMixin:
             return token_project
         return project_of(request.user.account, project_id)
 
+    def api_base(self) -> str:
+        """Absolute URL of this project's API root, for links in answers."""
+        return self.request.build_absolute_uri(f"/v1/{self.project.project_id}")
+
     def actor(self) -> Actor:
         return Actor.from_request(self.request, via="api")
 
