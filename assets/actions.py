@@ -253,11 +253,19 @@ def create_file(actor: Actor, account, *, asset_id, file_name, file_size, file_m
 
 def receive_upload(file: AssetFile, stream, content_range: str | None) -> int:
     """Stream a PUT body into the file's upload; returns the bytes received so far."""
+    start, length = prepare_upload(file, content_range)
+    return record_received(file, uploads.write_stream(file, stream, start, length))
+
+
+def prepare_upload(file: AssetFile, content_range: str | None) -> tuple[int, int | None]:
+    """Check the file may take bytes; returns (start offset, announced length)."""
     if file.state not in (AssetFile.State.WAITING_UPLOAD, AssetFile.State.UPLOADING):
         raise StateConflict(f"the file is {file.state}; it takes no more bytes", field="file_id")
     _ensure_not_frozen(file.asset)
-    start, length = uploads.parse_range(content_range, file.declared_size)
-    size = uploads.write_stream(file, stream, start, length)
+    return uploads.parse_range(content_range, file.declared_size)
+
+
+def record_received(file: AssetFile, size: int) -> int:
     AssetFile.objects.filter(pk=file.pk).update(state=AssetFile.State.UPLOADING, received_bytes=size)
     return size
 
@@ -301,7 +309,7 @@ def _verify(file: AssetFile) -> str:
         return f"size mismatch: declared {file.declared_size} bytes, received {size}"
     if file.declared_md5:
         source = uploads.storage_name(file) if uploads.is_s3() else uploads.part_path(file)
-        actual = uploads.md5_base64(source, from_storage=uploads.is_s3())
+        actual = uploads.streamed_md5(file) or uploads.md5_base64(source, from_storage=uploads.is_s3())
         if actual != file.declared_md5:
             return f"MD5 mismatch: declared {file.declared_md5}, received {actual}"
     return ""

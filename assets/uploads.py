@@ -8,6 +8,7 @@ interrupted upload resumes where it stopped. Scaled mode (S3 storage): the URL i
 
 import base64
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -83,29 +84,71 @@ def parse_range(header: str | None, declared: int) -> tuple[int, int | None]:
     return start, end - start + 1
 
 
+class PartWriter:
+    """Writes an upload's bytes at `start` of its part file, refusing more than declared.
+
+    An upload that starts at byte 0 is hashed while it is written; the MD5 goes to a sidecar file so
+    that complete need not read the file again. A resumed upload (start > 0) is hashed at complete.
+    """
+
+    def __init__(self, file, start: int, length: int | None):
+        self.path = part_path(file)
+        have = self.path.stat().st_size if self.path.exists() else 0
+        if start not in (0, have):
+            raise StateConflict(f"resume at byte {have}: {have} bytes have arrived", field="Content-Range")
+        self.sidecar = self.path.with_suffix(".md5")
+        self.sidecar.unlink(missing_ok=True)
+        self.handle = open(self.path, "r+b" if start and self.path.exists() else "wb", buffering=CHUNK)
+        self.handle.seek(start)
+        self.handle.truncate()
+        self.digest = hashlib.md5(usedforsecurity=False) if start == 0 else None
+        self.start, self.length, self.limit, self.written = start, length, file.declared_size, 0
+
+    def write(self, chunk: bytes) -> None:
+        self.written += len(chunk)
+        if self.start + self.written > self.limit:
+            self.abort()
+            raise InvalidParameter(f"more bytes than the declared file_size {self.limit}", field="file_size")
+        self.handle.write(chunk)
+        if self.digest is not None:
+            self.digest.update(chunk)
+
+    def abort(self) -> None:
+        if not self.handle.closed:
+            self.handle.truncate(self.start)
+            self.handle.close()
+
+    def finish(self) -> int:
+        self.handle.close()
+        if self.length is not None and self.written != self.length:
+            raise InvalidParameter(f"Content-Range announced {self.length} bytes, {self.written} arrived",
+                                   field="Content-Range")
+        size = self.start + self.written
+        if self.digest is not None:
+            self.sidecar.write_text(json.dumps({"size": size, "md5": base64.b64encode(self.digest.digest()).decode()}))
+        return size
+
+
 def write_stream(file, stream, start: int, length: int | None) -> int:
-    """Append the request body at `start`; refuse more bytes than declared. Returns the new size."""
+    """Write a file-like request body at `start`; returns the new size."""
+    writer = PartWriter(file, start, length)
+    try:
+        for chunk in iter(lambda: stream.read(CHUNK), b""):
+            writer.write(chunk)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.finish()
+
+
+def streamed_md5(file) -> str | None:
+    """The MD5 computed while the bytes arrived, if it covers the whole part file."""
     path = part_path(file)
-    have = path.stat().st_size if path.exists() else 0
-    if start not in (0, have):
-        raise StateConflict(f"resume at byte {have}: {have} bytes have arrived", field="Content-Range")
-    written = 0
-    with open(path, "r+b" if start and path.exists() else "wb") as out:
-        out.seek(start)
-        out.truncate()
-        while True:
-            chunk = stream.read(CHUNK)
-            if not chunk:
-                break
-            written += len(chunk)
-            if start + written > file.declared_size:
-                out.truncate(start)
-                raise InvalidParameter(f"more bytes than the declared file_size {file.declared_size}",
-                                       field="file_size")
-            out.write(chunk)
-    if length is not None and written != length:
-        raise InvalidParameter(f"Content-Range announced {length} bytes, {written} arrived", field="Content-Range")
-    return start + written
+    sidecar = path.with_suffix(".md5")
+    if is_s3() or not sidecar.exists() or not path.exists():
+        return None
+    recorded = json.loads(sidecar.read_text())
+    return recorded["md5"] if recorded["size"] == path.stat().st_size else None
 
 
 def md5_base64(path_or_name: str | Path, from_storage: bool = False) -> str:
@@ -125,10 +168,11 @@ def move_into_storage(file) -> str:
     target = Path(default_storage.path(name))
     target.parent.mkdir(parents=True, exist_ok=True)
     part_path(file).replace(target)
+    part_path(file).with_suffix(".md5").unlink(missing_ok=True)
     return name
 
 
 def discard(file) -> None:
-    path = part_path(file)
-    if not is_s3() and path.exists():
-        path.unlink()
+    if not is_s3():
+        part_path(file).unlink(missing_ok=True)
+        part_path(file).with_suffix(".md5").unlink(missing_ok=True)

@@ -10,8 +10,8 @@ verifies size and MD5 and moves it into storage. Judged: PUT + complete (the fil
 Baseline of the same run: `cp` of the same source file to the same file system (the source is in the page cache
 for both; neither fsyncs), run before and after the upload; the faster of the two is used (the stricter baseline).
 
-Memory: a sampler thread reads /proc/<pid>/status (VmRSS) of runplatform and every descendant (daphne) every
-20 ms; the daphne process's VmHWM (kernel-kept peak) is read just before the server stops.
+Memory: a sampler thread reads /proc/<pid>/status (VmRSS) of runplatform and every descendant (uvicorn) every
+20 ms; the web server process's VmHWM (kernel-kept peak) is read just before the server stops.
 
     .venv/bin/python benchmarks/upload_throughput.py [--size-mb 1024] [--budget 170]
 """
@@ -121,9 +121,9 @@ class RssSampler(threading.Thread):
             self.stop_event.wait(0.02)
 
 
-def daphne_pid(root_pid: int) -> int | None:
+def web_server_pid(root_pid: int) -> int | None:
     for pid in descendants(root_pid):
-        if "daphne" in cmdline(pid):
+        if "uvicorn" in cmdline(pid):
             return pid
     return None
 
@@ -202,9 +202,9 @@ def measure(args, data_dir: Path, deadline: float) -> dict:
     with common.Processes() as processes:
         port = common.free_port()
         server = common.start_platform(processes, env, port, data_dir / "server.log")
-        pid_daphne = daphne_pid(server.pid)
-        if pid_daphne is None:
-            raise RuntimeError("no daphne process under runplatform")
+        pid_web = web_server_pid(server.pid)
+        if pid_web is None:
+            raise RuntimeError("no uvicorn process under runplatform")
         base = f"/v1/{fixture['project_id']}"
         token = fixture["token"]
         # Warm the server on the API paths the upload uses (imports, first DB connection).
@@ -221,8 +221,8 @@ def measure(args, data_dir: Path, deadline: float) -> dict:
 
         sampler = RssSampler(server.pid)
         sampler.sample()
-        rss_before_kb = status_kb(pid_daphne, "VmRSS")
-        hwm_before_kb = status_kb(pid_daphne, "VmHWM")
+        rss_before_kb = status_kb(pid_web, "VmRSS")
+        hwm_before_kb = status_kb(pid_web, "VmHWM")
         sampler.start()
         try:
             asset = api(port, "POST", f"{base}/digital-assets", token,
@@ -239,8 +239,8 @@ def measure(args, data_dir: Path, deadline: float) -> dict:
             sampler.join(timeout=5)
         if done.get("state") != "CREATED":
             raise RuntimeError(f"complete answered {done}")
-        hwm_kb = status_kb(pid_daphne, "VmHWM")
-        rss_after_kb = status_kb(pid_daphne, "VmRSS")
+        hwm_kb = status_kb(pid_web, "VmHWM")
+        rss_after_kb = status_kb(pid_web, "VmRSS")
         stored = data_dir / "media" / "assets"
         stored_size = sum(p.stat().st_size for p in stored.rglob("big.bin"))
         if stored_size != size:
@@ -250,7 +250,7 @@ def measure(args, data_dir: Path, deadline: float) -> dict:
     cp_s = min(cp_before, cp_after)
     total_s = put["put_s"] + complete_s
     mib = size / CHUNK
-    peak_rss_mb = max(hwm_kb, sampler.max_per_pid.get(pid_daphne, 0)) / 1024
+    peak_rss_mb = max(hwm_kb, sampler.max_per_pid.get(pid_web, 0)) / 1024
     return {
         "figure": "upload_throughput",
         "size_mb": args.size_mb,
@@ -289,7 +289,7 @@ def human(result: dict) -> str:
         f"({result['upload_mib_per_s']:g} MiB/s; PUT alone {result['put_s']:.2f} s, "
         f"complete {result['complete_s']:.2f} s) vs cp {result['cp_s']:.2f} s ({result['cp_mib_per_s']:g} MiB/s) "
         f"-> {100 * result['ratio_of_cp']:.0f} % of cp (goal >= {100 * result['goal_ratio']:.0f} %: {speed}); "
-        f"daphne peak RSS {result['server_peak_rss_mb']:g} MB (before {result['server_rss_before_mb']:g} MB; "
+        f"web server peak RSS {result['server_peak_rss_mb']:g} MB (before {result['server_rss_before_mb']:g} MB; "
         f"goal < {result['goal_peak_rss_mb']:g} MB: {memory})"
     )
 

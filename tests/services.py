@@ -2,7 +2,7 @@
 their own, a private PostgreSQL cluster, redis-server and a moto S3 server. Loopback (127.0.0.1) only.
 
 Every process is started in a session (process group) of its own, so that a kill reaches its children too
-(daphne under runplatform, django-q2's worker processes under qcluster), and is stopped at teardown.
+(uvicorn under runplatform, django-q2's worker processes under qcluster), and is stopped at teardown.
 """
 
 import json

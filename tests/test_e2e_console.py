@@ -1,4 +1,4 @@
-"""The issue's "done when", as a user does it: a real platform (daphne + django-q2 worker) on loopback,
+"""The issue's "done when", as a user does it: a real platform (uvicorn + django-q2 worker) on loopback,
 driven in headless Chromium and with AK/SK-signed HTTP requests."""
 
 import json

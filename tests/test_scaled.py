@@ -1,6 +1,6 @@
 """The scaled set-up, configured by environment variables only: a private PostgreSQL cluster (DATABASE_URL), a
 private redis-server (REDIS_URL: cache, django-q2 broker, channel layer) and a moto S3 server (METASTUDIO_STORAGE=s3),
-with two web processes (daphne via `runplatform --no-worker`) and two `qcluster` workers.
+with two web processes (uvicorn via `runplatform --no-worker`) and two `qcluster` workers.
 
 One export job is created through web A and followed through web B; the tests check what each part did with it.
 """

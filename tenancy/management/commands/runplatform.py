@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run the web server (daphne, HTTP + WebSocket) and the job workers (django-q2) until interrupted."
+    help = "Run the web server (uvicorn: HTTP + WebSocket) and the job workers (django-q2) until interrupted."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("METASTUDIO_HOST", "127.0.0.1"))
@@ -17,7 +17,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, no_worker, **options):
         python = sys.executable
-        commands = [[python, "-m", "daphne", "-b", host, "-p", str(port), "metastudio.asgi:application"]]
+        # uvicorn streams request bodies with back-pressure (daphne buffers a whole upload in memory first).
+        commands = [[python, "-m", "uvicorn", "metastudio.asgi:application", "--host", host, "--port", str(port),
+                     "--ws", "websockets", "--http", "httptools", "--lifespan", "off", "--no-server-header"]]
         if not no_worker:
             commands.append([python, "manage.py", "qcluster"])
         children = [subprocess.Popen(command) for command in commands]

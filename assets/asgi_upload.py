@@ -1,0 +1,78 @@
+"""ASGI fast path for `PUT /uploads/<file_id>`: body chunks go straight from the server to the part file.
+
+Django's ASGI handler would first spool the whole body to a temporary file; here each chunk the
+server delivers is written (and hashed) as it arrives, so memory stays flat and the bytes are
+written once. Token, state and range checks are the same functions the Django view uses.
+"""
+
+import json
+import uuid
+from urllib.parse import parse_qs
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+
+from assets import actions, uploads
+from assets.models import AssetFile
+from metastudio.errors import NotFound, ServiceError
+
+PREFIX = "/uploads/"
+
+
+def handles(scope) -> bool:
+    return scope["type"] == "http" and scope["method"] == "PUT" and scope["path"].startswith(PREFIX)
+
+
+def _prepare(file_id: str, token: str, content_range: str | None):
+    close_old_connections()
+    try:
+        uuid.UUID(file_id)
+    except ValueError:
+        raise NotFound("unknown upload URL") from None
+    file = AssetFile.objects.select_related("asset").filter(pk=file_id).first()
+    if file is None:
+        raise NotFound("unknown upload URL")
+    uploads.check_token(file_id, token)
+    start, length = actions.prepare_upload(file, content_range)
+    return file, uploads.PartWriter(file, start, length)
+
+
+def _record(file, size: int) -> int:
+    try:
+        return actions.record_received(file, size)
+    finally:
+        close_old_connections()
+
+
+async def _respond(send, status: int, body: bytes = b"", headers: list | None = None) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def upload_app(scope, receive, send) -> None:
+    file_id = scope["path"][len(PREFIX):]
+    token = parse_qs(scope.get("query_string", b"").decode()).get("token", [""])[0]
+    headers = {name.decode().lower(): value.decode() for name, value in scope["headers"]}
+    request_id = uuid.uuid4().hex
+    writer = None
+    try:
+        file, writer = await sync_to_async(_prepare)(file_id, token, headers.get("content-range"))
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                writer.abort()
+                return
+            if message.get("body"):
+                writer.write(message["body"])
+            if not message.get("more_body"):
+                break
+        size = await sync_to_async(_record)(file, writer.finish())
+    except ServiceError as error:
+        if writer is not None:
+            writer.abort()
+        await _respond(send, error.status, json.dumps(error.body()).encode(),
+                       [(b"x-request-id", request_id.encode())])
+        return
+    await _respond(send, 200, b"", [(b"upload-offset", str(size).encode()), (b"x-request-id", request_id.encode())])
