@@ -16,6 +16,7 @@ from tests.api_helpers import fast_password_hashing  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DATA = b"fast path bytes " * 4096
+DATA_SIZE = len(DATA)
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def settings_uploads(settings, tmp_path):
     return settings
 
 
-def _new_file(tenant, size=len(DATA), md5=None):
+def _new_file(tenant, size=DATA_SIZE, md5=None):
     actor = Actor.system(tenant.account)
     asset = actions.create_asset(actor, tenant.account, name="fast", asset_type="COMMON_FILE")
     md5 = md5 if md5 is not None else base64.b64encode(hashlib.md5(DATA).digest()).decode()
