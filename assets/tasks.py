@@ -13,6 +13,7 @@ from django.utils import timezone
 from assets import moderation, uploads
 from assets.models import Asset, AssetFile
 from metastudio.jobs import JobFailure, JobKind, JobLost, JobRun, register_kind
+from synthesis.media.errors import PageLimitExceeded
 
 PROCESS = register_kind(JobKind(name="asset_process", label="Asset validation and previews",
                                 handler="assets.tasks.process_asset", iam_resource="asset"))
@@ -65,7 +66,12 @@ def _process(run: JobRun, asset: Asset, main: AssetFile, derive, probe, check) -
             raise JobFailure(f"the file does not meet the rules: {reason}", code="MSS.00000015")
         review_text = _text_findings(asset, path)
         run.progress(30, "making previews")
-        derived = _derive(asset, info, path, Path(workdir), derive, run)
+        try:
+            derived = _derive(asset, info, path, Path(workdir), derive, run)
+        except PageLimitExceeded as error:  # a legacy .ppt's pages are only known once converted
+            reason = f"the document has {error.pages} pages; at most {error.limit} are allowed"
+            _fail(asset, reason)
+            raise JobFailure(f"the file does not meet the rules: {reason}", code="MSS.00000015") from None
         _activate(asset, info.as_dict(), derived, review_text)
     return {"asset_id": str(asset.pk), "derived_files": len(derived), "media": info.as_dict()}
 
