@@ -240,3 +240,54 @@ def test_job_progress_travels_through_the_redis_channel_layer(exported):
     states = [update["state"] for update in updates]
     # Web A publishes the new job, the worker that runs it each claim, progress and the end.
     assert len(states) >= 3 and states[-1] == "SUCCEED" and "PROCESSING" in states, states
+
+
+def _png_bytes() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 80, 40)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_asset_upload_goes_straight_to_s3_and_a_worker_validates_it(scaled, token):
+    import base64
+    import hashlib
+    import urllib.request
+
+    data = _png_bytes()
+    base = f"{scaled.web_a}/v1/{token['project_id']}"
+    created = http("POST", f"{base}/digital-assets", {"asset_name": "s3 picture", "asset_type": "IMAGE"},
+                   token["header"])
+    assert created.status == 201, created
+    asset_id = created.json()["asset_id"]
+    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+    file = http("POST", f"{base}/files", {"asset_id": asset_id, "file_name": "picture.png", "file_size": len(data),
+                                          "file_md5": md5}, token["header"])
+    assert file.status == 201, file
+    upload_url = file.json()["upload_url"]
+    assert upload_url.startswith(scaled.s3_endpoint), upload_url  # an S3 presigned URL, not the platform
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(upload_url, data=data, method="PUT",
+                                     headers={"Content-Type": "application/octet-stream"})
+    with opener.open(request, timeout=15) as reply:
+        assert reply.status == 200
+    done = http("POST", f"{base}/files/{file.json()['file_id']}/complete", {"state": "CREATED"}, token["header"])
+    assert done.status == 200 and done.json()["state"] == "CREATED", done
+
+    def settled():
+        reply = http("GET", f"{scaled.web_b}/v1/{token['project_id']}/digital-assets/{asset_id}",
+                     headers=token["header"])
+        return reply.json() if reply.status == 200 and reply.json()["asset_state"] != "CREATING" else None
+
+    asset = wait_until(settled, 60, "the asset to be validated by a worker", interval=0.25)
+    assert asset["asset_state"] == "ACTIVED", asset
+    assert asset["asset_extra_meta"]["media_info"]["width"] == 64
+    categories = {item["asset_file_category"] for item in asset["files"]}
+    assert {"MAIN", "THUMBNAIL"} <= categories
+    keys = [item["Key"] for item in s3_client(scaled.s3_endpoint).list_objects_v2(
+        Bucket=BUCKET, Prefix=f"assets/{token['account_id']}/{asset_id}/").get("Contents", [])]
+    assert len(keys) == 2, keys
+    main = next(item for item in asset["files"] if item["asset_file_category"] == "MAIN")
+    download = http("GET", main["download_url"], headers=token["header"])
+    assert download.status == 200 and download.body == data
