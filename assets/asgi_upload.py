@@ -5,6 +5,7 @@ server delivers is written (and hashed) as it arrives, so memory stays flat and 
 written once. Token, state and range checks are the same functions the Django view uses.
 """
 
+import asyncio
 import json
 import uuid
 from urllib.parse import parse_qs
@@ -17,6 +18,7 @@ from assets.models import AssetFile
 from metastudio.errors import NotFound, ServiceError
 
 PREFIX = "/uploads/"
+BATCH_BYTES = 1024 * 1024
 
 
 def handles(scope) -> bool:
@@ -51,6 +53,33 @@ async def _respond(send, status: int, body: bytes = b"", headers: list | None = 
     await send({"type": "http.response.body", "body": body})
 
 
+async def _pump(receive, writer) -> bool:
+    """Receive the body while the previous batch is written and hashed in a thread (both release the GIL),
+    so the socket keeps flowing. False if the client went away."""
+    loop = asyncio.get_running_loop()
+    pending, batch, batched = None, [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            if pending is not None:
+                await asyncio.gather(pending, return_exceptions=True)
+            writer.abort()
+            return False
+        if message.get("body"):
+            batch.append(message["body"])
+            batched += len(message["body"])
+        last = not message.get("more_body")
+        if batched >= BATCH_BYTES or (last and batch):
+            if pending is not None:
+                await pending
+            pending = loop.run_in_executor(None, writer.write, b"".join(batch))
+            batch, batched = [], 0
+        if last:
+            if pending is not None:
+                await pending
+            return True
+
+
 async def upload_app(scope, receive, send) -> None:
     file_id = scope["path"][len(PREFIX):]
     token = parse_qs(scope.get("query_string", b"").decode()).get("token", [""])[0]
@@ -59,15 +88,8 @@ async def upload_app(scope, receive, send) -> None:
     writer = None
     try:
         file, writer = await sync_to_async(_prepare)(file_id, token, headers.get("content-range"))
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                writer.abort()
-                return
-            if message.get("body"):
-                writer.write(message["body"])
-            if not message.get("more_body"):
-                break
+        if not await _pump(receive, writer):
+            return
         size = await sync_to_async(_record)(file, writer.finish())
     except ServiceError as error:
         if writer is not None:
