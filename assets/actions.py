@@ -376,14 +376,21 @@ def replicate(actor: Actor, account, info: str, *, project=None) -> Asset:
         size_bytes=source.size_bytes,
     )
     quota.ensure_room(copy, 0)
-    for file in source.files.filter(state=AssetFile.State.CREATED):
-        clone = AssetFile.objects.create(asset=copy, account=account, category=file.category, name=file.name,
-                                         file_type=file.file_type, declared_size=file.declared_size,
-                                         declared_md5=file.declared_md5, state=AssetFile.State.CREATED,
-                                         received_bytes=file.received_bytes, generated=file.generated,
-                                         position=file.position, completed_at=timezone.now())
-        clone.stored = _copy_stored(file.stored.name, uploads.storage_name(clone))
-        clone.save(update_fields=["stored"])
+    copied = []
+    try:
+        for file in source.files.filter(state=AssetFile.State.CREATED):
+            clone = AssetFile.objects.create(asset=copy, account=account, category=file.category, name=file.name,
+                                             file_type=file.file_type, declared_size=file.declared_size,
+                                             declared_md5=file.declared_md5, state=AssetFile.State.CREATED,
+                                             received_bytes=file.received_bytes, generated=file.generated,
+                                             position=file.position, completed_at=timezone.now())
+            clone.stored = _copy_stored(file.stored.name, uploads.storage_name(clone))
+            copied.append(clone.stored.name)
+            clone.save(update_fields=["stored"])
+    except BaseException:
+        for name in copied:  # the rows roll back; do not leave their bytes behind
+            default_storage.delete(name)
+        raise
     record_audit(actor, "asset.replicate", copy, account=account,
                  detail={"source_asset": str(source.pk), "source_account": str(source.account_id)})
     record_audit(actor, "asset.replicated_out", source, account=source.account,
