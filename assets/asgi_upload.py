@@ -14,8 +14,7 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
 from assets import actions, uploads
-from assets.models import AssetFile
-from metastudio.errors import NotFound, ServiceError
+from metastudio.errors import ServiceError
 
 PREFIX = "/uploads/"
 BATCH_BYTES = 1024 * 1024
@@ -27,14 +26,7 @@ def handles(scope) -> bool:
 
 def _prepare(file_id: str, token: str, content_range: str | None):
     close_old_connections()
-    try:
-        uuid.UUID(file_id)
-    except ValueError:
-        raise NotFound("unknown upload URL") from None
-    file = AssetFile.objects.select_related("asset").filter(pk=file_id).first()
-    if file is None:
-        raise NotFound("unknown upload URL")
-    uploads.check_token(file_id, token)
+    file = uploads.signed_file(file_id, token)
     start, length = actions.prepare_upload(file, content_range)
     return file, uploads.PartWriter(file, start, length)
 

@@ -25,8 +25,11 @@ def _counted_assets(account, now=None):
 
 
 def is_counted(asset, now=None) -> bool:
-    return _counted_assets(asset.account, now).filter(pk=asset.pk).exists() if asset.pk else \
-        asset.type not in UNCOUNTED_TYPES
+    """The same rule as _counted_assets, for one asset in memory."""
+    if asset.type in UNCOUNTED_TYPES:
+        return False
+    young = asset.created_at is not None and asset.created_at > (now or timezone.now()) - FREE_VIDEO_AGE
+    return not (asset.type == Asset.Type.VIDEO and asset.created_by_platform and young)
 
 
 def used_bytes(account, now=None) -> int:

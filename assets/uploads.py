@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
 
-from metastudio.errors import InvalidParameter, NotFound, StateConflict
+from metastudio.errors import InvalidParameter, NotFound, StateConflict, is_uuid
 
 SALT = "metastudio.assets.upload"
 CHUNK = 1024 * 1024
@@ -44,6 +44,17 @@ def check_token(file_id: str, token: str) -> None:
         raise NotFound("unknown upload URL") from None
     if value != str(file_id):
         raise NotFound("unknown upload URL")
+
+
+def signed_file(file_id: str, token: str):
+    """The file a signed upload URL names; 404 for an unknown id or a forged token."""
+    from assets.models import AssetFile
+
+    file = AssetFile.objects.select_related("asset").filter(pk=file_id).first() if is_uuid(file_id) else None
+    if file is None:
+        raise NotFound("unknown upload URL")
+    check_token(file_id, token)
+    return file
 
 
 def upload_url(file, base_url: str) -> str:

@@ -1,5 +1,16 @@
 """Service errors with MetaStudio-style codes. Actions raise them; the API and console render them."""
 
+import uuid
+
+
+def is_uuid(value) -> bool:
+    """Whether a public id from a path or body is a UUID (anything else can only be "not found")."""
+    try:
+        uuid.UUID(str(value).strip())
+    except ValueError:
+        return False
+    return True
+
 
 class ServiceError(Exception):
     status = 400

@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from django.db.models import Count, Q
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
@@ -11,7 +11,7 @@ from assets import actions, quota
 from assets.api.serializers import asset_json, file_json
 from assets.models import Asset, AssetFile
 from metastudio.api.views import TenantViewSet
-from metastudio.errors import InvalidParameter, NotFound, ServiceError, StateConflict
+from metastudio.errors import InvalidParameter, NotFound, ServiceError, StateConflict, is_uuid
 
 SORT_KEYS = {"create_time": "created_at", "update_time": "updated_at", "asset_name": "name"}
 BATCH_ACTIONS = ("DELETE", "FORCE_DELETE", "RESTORE", "ACTIVATE", "DEACTIVATE")
@@ -49,7 +49,7 @@ def filter_assets(assets, params):
     assets = assets.filter(state__in=states) if states else assets.exclude(state=Asset.State.DELETED)
     if params.get("name"):
         assets = assets.filter(Q(name__icontains=params["name"]) | Q(pk__iexact=params["name"].strip())
-                               if _is_uuid(params["name"]) else Q(name__icontains=params["name"]))
+                               if is_uuid(params["name"]) else Q(name__icontains=params["name"]))
     if params.get("tag"):
         assets = assets.filter(tags__icontains=f'"{params["tag"]}"')
     if params.get("start_time"):
@@ -69,16 +69,6 @@ def filter_assets(assets, params):
         raise InvalidParameter('must be "asc" or "desc"', field="sort_dir")
     order = SORT_KEYS[sort_key]
     return assets.order_by(order if sort_dir == "asc" else f"-{order}", "-pk")
-
-
-def _is_uuid(value: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(value.strip())
-    except ValueError:
-        return False
-    return True
 
 
 class AssetViewSet(TenantViewSet):
@@ -148,7 +138,7 @@ class AssetViewSet(TenantViewSet):
         return Response({"results": results})
 
     def _batch_one(self, action: str, asset_id: str) -> dict:
-        asset = self.get_queryset().filter(pk=asset_id).first() if _is_uuid(asset_id) else None
+        asset = self.get_queryset().filter(pk=asset_id).first() if is_uuid(asset_id) else None
         try:
             if asset is None:
                 raise NotFound(f"asset {asset_id} does not exist")
@@ -196,7 +186,7 @@ class FileViewSet(TenantViewSet):
         body = _body(request)
         size = body.get("file_size")
         file, url = actions.create_file(
-            self.actor(), self.account, asset_id=body.get("asset_id") if _is_uuid(str(body.get("asset_id"))) else None,
+            self.actor(), self.account, asset_id=body.get("asset_id") if is_uuid(body.get("asset_id")) else None,
             file_name=body.get("file_name"), file_size=size if isinstance(size, int) else -1,
             file_md5=body.get("file_md5", ""), file_type=body.get("file_type", ""),
             category=body.get("asset_file_category", "MAIN"), base_url=request.build_absolute_uri("/"),
@@ -229,13 +219,9 @@ class FileViewSet(TenantViewSet):
 def receive_upload(request, file_id):
     """PUT (bytes, optionally Content-Range) or HEAD (how much arrived) on a signed upload URL."""
     from assets import uploads
-    from metastudio.api.errors import error_body
 
     try:
-        file = AssetFile.objects.filter(pk=file_id).first() if _is_uuid(str(file_id)) else None
-        if file is None:
-            raise NotFound("unknown upload URL")
-        uploads.check_token(file_id, request.GET.get("token", ""))
+        file = uploads.signed_file(file_id, request.GET.get("token", ""))
         if request.method == "HEAD":
             response = HttpResponse(status=200)
             response["Upload-Offset"] = str(uploads.received_size(file))
@@ -244,10 +230,7 @@ def receive_upload(request, file_id):
             raise ServiceError("use PUT to send the bytes", status=405, code="MSS.00000008")
         received = actions.receive_upload(file, request, request.headers.get("Content-Range"))
     except ServiceError as error:
-        status, body = error_body(error.status, error.code, error.message)
-        import json
-
-        return HttpResponse(json.dumps(body), status=status, content_type="application/json")
+        return JsonResponse(error.body(), status=error.status)
     response = HttpResponse(status=200)
     response["Upload-Offset"] = str(received)
     return response

@@ -1,13 +1,11 @@
 """Base classes of every `/v1/{project_id}/...` API view: authentication, project, IAM, rate limit, scoping."""
 
-import uuid
-
 from rest_framework.generics import GenericAPIView
 from rest_framework.viewsets import GenericViewSet
 
 from metastudio.api.pagination import OffsetLimitPagination
 from metastudio.api.ratelimit_table import RATE_LIMITS
-from metastudio.errors import AuthenticationFailed, NotFound, PermissionDenied
+from metastudio.errors import AuthenticationFailed, NotFound, PermissionDenied, is_uuid
 from tenancy.actions import project_of
 from tenancy.audit import Actor
 
@@ -87,11 +85,7 @@ class TenantViewSet(ProjectScopedMixin, GenericViewSet):
 
     def get_object(self):
         value = self.kwargs[self.lookup_url_kwarg]
-        try:
-            uuid.UUID(str(value))
-        except ValueError:
-            raise NotFound(f"{self.lookup_url_kwarg} {value} does not exist") from None
-        found = self.get_queryset().filter(pk=value).first()
+        found = self.get_queryset().filter(pk=value).first() if is_uuid(value) else None
         if found is None:
             raise NotFound(f"{self.lookup_url_kwarg} {value} does not exist")
         return found
