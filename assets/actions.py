@@ -141,6 +141,13 @@ def delete_asset(actor: Actor, asset: Asset, *, force: bool = False) -> None:
     asset.refresh_from_db()
 
 
+def ensure_exportable(file: AssetFile) -> None:
+    """A model the platform trained (voice or avatar) is used inside the platform only: never downloaded."""
+    if file.generated and file.category == AssetFile.Category.MAIN and file.asset.type in ENTERPRISE_TYPES:
+        raise PermissionDenied("trained voice and avatar models are used inside the platform and cannot be exported",
+                               field="file_id")
+
+
 def _delete_permanently(actor: Actor, asset: Asset) -> None:
     names = [f.stored.name for f in asset.files.all() if f.stored]
     parts = [uploads.part_path(f) for f in asset.files.all()] if not uploads.is_s3() else []

@@ -365,6 +365,10 @@ def asset_file(request, asset_id, file_id):
     file = asset.files.filter(pk=file_id, state=AssetFile.State.CREATED).exclude(stored="").first()
     if file is None:
         raise Http404
+    try:
+        actions.ensure_exportable(file)
+    except ServiceError:
+        raise Http404 from None
     content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
     inline = content_type.startswith(INLINE_TYPES) and content_type not in NEVER_INLINE
     response = FileResponse(file.stored.open("rb"), filename=file.name,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console import assets_views, views
+from console import assets_views, views, voices_views
 
 app_name = "console"
 
@@ -16,6 +16,22 @@ urlpatterns = [
     path("assets/<uuid:asset_id>/", assets_views.detail, name="asset_detail"),
     path("assets/<uuid:asset_id>/files/<uuid:file_id>", assets_views.asset_file, name="asset_file"),
     path("assets/<uuid:asset_id>/files/<uuid:file_id>/complete", assets_views.complete, name="asset_complete"),
+    path("voices/", voices_views.library, name="voices"),
+    path("voices/new", voices_views.new_job, name="voice_new"),
+    path("voices/presets/<str:voice_id>/sample.wav", voices_views.preset_sample, name="voice_preset_sample"),
+    path("voices/<uuid:asset_id>/", voices_views.voice_detail, name="voice_detail"),
+    path("voices/<uuid:asset_id>/sample.wav", voices_views.voice_sample, name="voice_sample"),
+    path("voices/jobs/<uuid:job_id>/", voices_views.job_detail, name="voice_job"),
+    path("voices/jobs/<uuid:job_id>/state", voices_views.job_state, name="voice_job_state"),
+    path("voices/jobs/<uuid:job_id>/recordings/<int:index>", voices_views.upload_recording,
+         name="voice_recording"),
+    path("voices/jobs/<uuid:job_id>/recordings/<int:index>/audio", voices_views.recording_audio,
+         name="voice_recording_audio"),
+    path("voices/jobs/<uuid:job_id>/package", voices_views.upload_package, name="voice_package"),
+    path("voices/jobs/<uuid:job_id>/letter", voices_views.upload_letter, name="voice_letter"),
+    path("voices/jobs/<uuid:job_id>/submit", voices_views.submit_job, name="voice_submit"),
+    path("voices/jobs/<uuid:job_id>/delete", voices_views.delete_job, name="voice_job_delete"),
+    path("tts/", voices_views.playground, name="tts"),
     path("iam/users/", views.users, name="users"),
     path("iam/users/<uuid:user_id>/", views.user_detail, name="user_detail"),
     path("iam/groups/", views.groups, name="groups"),

@@ -105,6 +105,8 @@ class JobKind:
     max_running: int | None = None
     max_attempts: int | None = None
     lease_seconds: int | None = None
+    on_fail: str | None = None  # dotted path of `on_fail(job)`, called in the failing transaction (any cause)
+    on_succeed: str | None = None  # dotted path of `on_succeed(job)`, called in the completing transaction
 
     def limit(self, attribute: str) -> int:
         value = getattr(self, attribute)
@@ -308,6 +310,8 @@ def complete(job_id, attempt: int, result: dict, output_file=None, usage=()) -> 
         job.save()
         for item in usage:
             record_usage(job.account, item.resource_type, item.quantity, item.unit, source_job=job)
+        if job.kind_spec.on_succeed:
+            _resolve(job.kind_spec.on_succeed)(job)
         transaction.on_commit(lambda: (publish(job.pk), dispatch_waiting(job.account_id, job.kind)))
     return True
 
@@ -321,6 +325,10 @@ def fail(job_id, attempt: int | None, code: str, message: str) -> bool:
         changed = jobs.update(state=Job.State.FAILED, stage="failed", error_code=code, error_msg=message[:1024],
                               finished_at=timezone.now())
         if changed:
+            spec = KINDS.get(job.kind)
+            if spec is not None and spec.on_fail:
+                job.refresh_from_db()
+                _resolve(spec.on_fail)(job)
             transaction.on_commit(lambda: (publish(job_id), dispatch_waiting(job.account_id, job.kind)))
     return bool(changed)
 

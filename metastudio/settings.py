@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "tenancy",
     "billing",
     "assets",
+    "voices",
     "console",
 ]
 
@@ -237,6 +238,20 @@ ASSET_UPLOAD_DIR = DATA_DIR / "uploads"
 MODERATION_WORD_FILES = env_list("METASTUDIO_MODERATION_WORD_FILES",
                                  [str(BASE_DIR / "assets" / "wordlists" / "default.txt")])
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- voices and speech ---------------------------------------------------------------
+# ADVANCE voice jobs need at least this much speech in their long recording (the product asks for 1 h+).
+VOICE_ADVANCE_MIN_SECONDS = env_int("METASTUDIO_VOICE_ADVANCE_MIN_SECONDS", 3600, minimum=1)
+VOICE_RECORDING_MAX_BYTES = env_int("METASTUDIO_VOICE_RECORDING_MAX_BYTES", 20 * 1024**2, minimum=1024)
+VOICE_PACKAGE_MAX_BYTES = env_int("METASTUDIO_VOICE_PACKAGE_MAX_BYTES", 2 * 1024**3, minimum=1024)
+# Check each recording against its prompt with the bundled speech recognizer (turn off only for tests).
+VOICE_CHECK_ASR = env_bool("METASTUDIO_VOICE_CHECK_ASR", True)
+# Where the speech engine keeps unpacked model files (the multilingual Whisper model is joined here once).
+SPEECH_CACHE_DIR = Path(env_str("METASTUDIO_SPEECH_CACHE_DIR", str(DATA_DIR / "speech-cache")))
+# Extra Piper voices (*.onnx + *.onnx.json) an operator drops in; offered next to the bundled ones.
+SPEECH_EXTRA_PIPER_DIR = env_str("METASTUDIO_PIPER_VOICES_DIR", "")
+TTS_MAX_TEXT_CHARS = 100_000
+TTS_AUDITION_MAX_CHARS = 500
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 LANGUAGE_CODE = "en-us"

@@ -9,6 +9,7 @@ from tenancy.api.views import AuthTokenView
 api_v1 = [
     path("", include("tenancy.api.urls")),
     path("", include("assets.api.urls")),
+    path("", include("voices.api.urls")),
 ]
 
 urlpatterns = [

@@ -33,6 +33,7 @@ from tenancy.exports import AUDIT_EXPORT
 from tenancy.models import AuditLog
 from tenancy.policy import ACTION_PATTERN, READ_ONLY, is_allowed
 from tests.api_helpers import fast_password_hashing, send_json  # noqa: F401
+from voices import actions as voice_actions
 
 V1_PREFIX = "v1/<str:project_id>/"
 IGNORED_METHODS = {"options", "head", "trace"}
@@ -61,10 +62,27 @@ OBJECT_IDS = {
     "job_id": lambda t: str(jobs.submit(Actor.system(t.account), t.account, AUDIT_EXPORT.name, {"format": "CSV"},
                                         project=t.project).pk),
     "asset_id": lambda t: str(_matrix_asset(t, "matrix-asset").pk),
+    "training_job_id": lambda t: str(voice_actions.create_training_job(
+        Actor.system(t.account), t.account, tier="BASIC", voice_name="matrix-voice", language="en",
+        project=t.project).pk),
+    "index": lambda t: "1",
+    "tts_job_id": lambda t: str(jobs.submit(Actor.system(t.account), t.account, "tts_async", _tts_params(),
+                                            project=t.project).pk),
+    "audition_job_id": lambda t: str(jobs.submit(Actor.system(t.account), t.account, "tts_audition", _tts_params(),
+                                                 project=t.project).pk),
+    "reading_id": lambda t: str(voice_actions.set_reading(Actor.system(t.account), t.account, source="AI",
+                                                          target="A I").pk),
+    "vocab_group_id": lambda t: str(voice_actions.create_group(Actor.system(t.account), t.account, "matrix").pk),
     "file_id": lambda t: str(asset_actions.create_file(
         Actor.system(t.account), t.account, asset_id=_matrix_asset(t, "matrix-file-asset").pk,
         file_name="matrix.png", file_size=1024, base_url="http://testserver/")[0].pk),
 }
+
+
+def _tts_params() -> dict:
+    return {"text": "matrix", "voice_asset_id": "espeak-en-us-f", "voice_tier": "PRESET", "ssml": False,
+            "speed": 100, "pitch": 100, "volume": 140, "audio_format": "WAV", "sample_rate": 16000,
+            "need_timestamp": False, "callback_url": "", "characters": 6}
 
 
 def _matrix_asset(t, name: str):

@@ -212,6 +212,7 @@ class FileViewSet(TenantViewSet):
         file = self.get_object()
         if file.state != AssetFile.State.CREATED or not file.stored:
             raise StateConflict(f"the file is {file.state}", field="file_id")
+        actions.ensure_exportable(file)
         return FileResponse(file.stored.open("rb"), filename=file.name)
 
 

@@ -1,0 +1,111 @@
+"""Voice cloning: train -> save -> load -> convert on a tiny espeak set (one voice as target, another as base)."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from synthesis.speech import clone, prompts
+from synthesis.speech.clone import features
+
+RATE = 16000
+TEST_TEXT = "A gentle breeze carried the smell of fresh bread through the open kitchen window."
+
+
+def reader(voice_id: str):
+    """A base_tts-style reader (the raw espeak engine while the text front end is unavailable)."""
+
+    def read(text: str) -> tuple[np.ndarray, int]:
+        try:
+            from synthesis.speech.synth import synthesize
+            from synthesis.speech.types import SynthesisOptions
+
+            result = synthesize(text, voice_id=voice_id, options=SynthesisOptions(sample_rate=RATE))
+            return result.pcm, result.sample_rate
+        except (AttributeError, ImportError):
+            from synthesis.speech import catalog
+            from synthesis.speech.engines.espeak import synthesize_raw
+
+            pcm, rate, _, _ = synthesize_raw(text, catalog.get_voice(voice_id).engine_voice)
+            return pcm, rate
+
+    return read
+
+
+def envelope_distance(pcm: np.ndarray, rate: int, reference: np.ndarray, reference_rate: int) -> float:
+    """Mel-cepstral distortion of speech frames after DTW alignment."""
+    from synthesis.speech.asr import resample, to_float
+
+    a = features.analyze(resample(to_float(pcm), rate, RATE), RATE)
+    b = features.analyze(resample(to_float(reference), reference_rate, RATE), RATE)
+    a_speech = np.flatnonzero(features.speech_frames(a.mcep))
+    b_speech = np.flatnonzero(features.speech_frames(b.mcep))
+    index, _ = features.dtw_path(a.mcep[a_speech, 1:25], b.mcep[b_speech, 1:25])
+    return features.mel_cepstral_distortion(b.mcep[b_speech], a.mcep[a_speech[index]])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    base, target = reader("espeak-en-us-m"), reader("espeak-en-us-f")
+    recordings = [(target(text), text) for text in prompts.prompts("en", 20)[:6]]
+    stages: list[tuple[float, str]] = []
+    voice = clone.train(recordings, base_tts=base, language="en", base_voice_id="espeak-en-us-m",
+                        progress=lambda percent, stage: stages.append((percent, stage)))
+    path = tmp_path_factory.mktemp("voice") / "voice.npz"
+    voice.save(path)
+    return voice, path, stages
+
+
+def test_training_reports_progress_and_metrics(trained):
+    voice, _, stages = trained
+    names = [stage for _, stage in stages]
+    for stage in ("synthesizing base readings", "analysing", "aligning", "fitting mapping", "writing model"):
+        assert stage in names
+    assert [percent for percent, _ in stages] == sorted(percent for percent, _ in stages)
+    metrics = voice.metrics
+    assert metrics["frames_used"] > 1000 and metrics["held_out_sentences"] == 1
+    assert metrics["mcd_after_db"] < metrics["mcd_before_db"]
+    assert metrics["f0_target_median_hz"] > metrics["f0_base_median_hz"]  # female target, male base
+    assert metrics["training_seconds"] < 60
+
+
+def test_converted_speech_is_closer_to_target(trained):
+    _, path, _ = trained
+    converter = clone.load(path)
+    assert converter.base_voice_id == "espeak-en-us-m" and converter.voice.language == "en"
+    base_pcm, base_rate = reader("espeak-en-us-m")(TEST_TEXT)
+    target_pcm, target_rate = reader("espeak-en-us-f")(TEST_TEXT)
+    out, out_rate = converter.convert(base_pcm, base_rate)
+    assert out.dtype == np.int16 and out_rate == RATE
+    assert abs(len(out) / out_rate - len(base_pcm) / base_rate) < 0.01  # word timings stay valid
+    before = envelope_distance(base_pcm, base_rate, target_pcm, target_rate)
+    after = envelope_distance(out, out_rate, target_pcm, target_rate)
+    assert after < before
+
+
+def test_converter_is_thread_safe_and_methods_selectable(trained):
+    _, path, _ = trained
+    converter = clone.load(path)
+    pcm, rate = reader("espeak-en-us-m")(TEST_TEXT[:40])
+    expected = converter.convert(pcm, rate)[0]
+    results = [None] * 3
+
+    def run(slot: int) -> None:
+        results[slot] = converter.convert(pcm, rate)[0]
+
+    threads = [threading.Thread(target=run, args=(slot,)) for slot in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(np.array_equal(result, expected) for result in results)
+    other = "ridge+knn" if converter.method == "ridge" else "ridge"
+    plain = clone.load(path, method=other).convert(pcm, rate)[0]
+    assert len(plain) == len(expected) and not np.array_equal(plain, expected)
+    with pytest.raises(ValueError):
+        clone.load(path, method="nonsense")
+
+
+def test_default_base_voices():
+    assert clone.default_base_voice("zh").startswith("espeak-cmn")
+    assert clone.default_base_voice("en") in {"piper-en-us-joe", "espeak-en-us-f", "espeak-en-us-m"}
