@@ -4,9 +4,12 @@ Target speaker: real speech from ../shared/media/audio, cut into sentences with 
 train the voice, a few are held out. The held-out texts are read by the base voice and converted; resemblyzer
 (a separate venv: benchmarks/requirements-bench.txt) compares both to the held-out real recordings.
 
-    .venv/bin/python benchmarks/voice_clone.py [--language en|zh] [--method ridge+knn|ridge] [--bench-python PATH]
+    .venv/bin/python benchmarks/voice_clone.py [--language en|zh] [--method M] [--compare] [--bench-python PATH]
 
-Prints one JSON line and one human line. Skips (exit 0) when the media or the bench venv is absent.
+Prints one JSON line and one human line. Skips (exit 0) when the media or the bench venv is absent. `--compare`
+also converts with every method of the same trained voice (JSON "methods": similarity, WER, RTF per method).
+Ceiling references in the JSON: "similarity_target_loo" (each held-out recording vs the mean of the other held-out
+ones) and "similarity_train_targets" (the speaker's own training recordings vs the held-out reference).
 """
 
 import argparse
@@ -43,6 +46,9 @@ reference = np.mean(embed["target"], axis=0)
 reference /= np.linalg.norm(reference)
 out = {name: float(np.mean([e @ reference / np.linalg.norm(e) for e in items])) for name, items in embed.items()
        if name != "target"}
+unit = [e / np.linalg.norm(e) for e in embed["target"]]
+others = [np.mean([u for j, u in enumerate(unit) if j != i], axis=0) for i in range(len(unit))]
+out["target_loo"] = float(np.mean([u @ o / np.linalg.norm(o) for u, o in zip(unit, others)]))
 print(json.dumps(out))
 """
 
@@ -112,7 +118,7 @@ def write(directory: Path, name: str, samples: np.ndarray, rate: int) -> str:
     return str(path)
 
 
-def run(language: str, method: str, python: Path | None, base_voice: str | None) -> dict:
+def run(language: str, method: str, python: Path | None, base_voice: str | None, compare: bool = False) -> dict:
     pieces = cut_sentences(MEDIA / SOURCES[language], language)
     if len(pieces) < HELD_OUT + 4:
         return {"benchmark": "voice_clone", "language": language, "skipped": f"only {len(pieces)} sentences"}
@@ -123,7 +129,8 @@ def run(language: str, method: str, python: Path | None, base_voice: str | None)
     voice = clone.train([((s, RATE), text) for s, text in train_pieces], base_tts=base_tts, language=language,
                         method=method, base_voice_id=base_voice)
     training_seconds = time.monotonic() - started
-    converter = voice.converter()
+    methods = [method] + [other for other in clone.METHODS if compare and other != method]
+    converters = {name: voice.converter(name) for name in methods}
     result = {
         "benchmark": "voice_clone", "language": language, "method": method, "base_voice": base_voice,
         "train_sentences": len(train_pieces), "held_out": len(held_out),
@@ -134,30 +141,49 @@ def run(language: str, method: str, python: Path | None, base_voice: str | None)
     result["training_time_ratio"] = round(training_seconds / result["train_audio_seconds"], 3)
     with tempfile.TemporaryDirectory() as folder:
         directory = Path(folder)
-        groups: dict[str, list[str]] = {"target": [], "base": [], "cloned": []}
-        errors: dict[str, list[float]] = {"base": [], "cloned": [], "target": []}
-        convert_seconds, converted_audio = 0.0, 0.0
+        names = {name: "cloned" if name == method else f"cloned:{name}" for name in methods}
+        groups: dict[str, list[str]] = {"target": [], "base": [], **{group: [] for group in names.values()}}
+        groups["train_targets"] = [write(directory, f"train{n}", s, RATE) for n, (s, _) in enumerate(train_pieces)]
+        errors: dict[str, list[float]] = {"base": [], "target": [], **{group: [] for group in names.values()}}
+        convert_seconds = dict.fromkeys(methods, 0.0)
+        converted_audio = 0.0
         for number, (target, text) in enumerate(held_out):
             groups["target"].append(write(directory, f"target{number}", target, RATE))
             pcm, rate = base_tts(text)
-            started = time.monotonic()
-            cloned, cloned_rate = converter.convert(pcm, rate)
-            convert_seconds += time.monotonic() - started
-            converted_audio += len(cloned) / cloned_rate
             groups["base"].append(write(directory, f"base{number}", pcm, rate))
-            groups["cloned"].append(write(directory, f"cloned{number}", cloned, cloned_rate))
-            for name, audio in (("base", (pcm, rate)), ("cloned", (cloned, cloned_rate)), ("target", (target, RATE))):
+            outputs = [("base", (pcm, rate)), ("target", (target, RATE))]
+            for name, converter in converters.items():
+                started = time.monotonic()
+                cloned, cloned_rate = converter.convert(pcm, rate)
+                convert_seconds[name] += time.monotonic() - started
+                if name == method:
+                    converted_audio += len(cloned) / cloned_rate
+                groups[names[name]].append(write(directory, f"cloned{len(outputs)}_{number}", cloned, cloned_rate))
+                outputs.append((names[name], (cloned, cloned_rate)))
+            for name, audio in outputs:
                 errors[name].append(asr.error_rate(text, asr.transcribe(audio, language).text, language))
-        result["convert_rtf"] = round(convert_seconds / converted_audio, 3)
-        for name, values in errors.items():
-            result[f"{'cer' if language == 'zh' else 'wer'}_{name}"] = round(float(np.mean(values)), 3)
+        metric = "cer" if language == "zh" else "wer"
+        result["convert_rtf"] = round(convert_seconds[method] / converted_audio, 3)
+        for name in ("base", "cloned", "target"):
+            result[f"{metric}_{name}"] = round(float(np.mean(errors[name])), 3)
+        scores = similarity(python, groups) if python is not None else {}
         if python is None:
             result["similarity"] = "skipped: no bench venv (see benchmarks/requirements-bench.txt)"
         else:
-            scores = similarity(python, groups)
             result["similarity_cloned"] = round(scores["cloned"], 3)
             result["similarity_base"] = round(scores["base"], 3)
             result["similarity_gain"] = round(scores["cloned"] - scores["base"], 3)
+            result["similarity_target_loo"] = round(scores["target_loo"], 3)
+            result["similarity_train_targets"] = round(scores["train_targets"], 3)
+        if compare:
+            result["methods"] = {
+                name: {
+                    "similarity": round(scores[group], 3) if scores else None,
+                    metric: round(float(np.mean(errors[group])), 3),
+                    "convert_rtf": round(convert_seconds[name] / converted_audio, 3),
+                }
+                for name, group in names.items()
+            }
     return result
 
 
@@ -167,12 +193,13 @@ def main() -> int:
     parser.add_argument("--method", default=clone.DEFAULT_METHOD, choices=clone.METHODS)
     parser.add_argument("--base-voice", default=None)
     parser.add_argument("--bench-python", default=os.environ.get("BENCH_PYTHON"))
+    parser.add_argument("--compare", action="store_true", help="also convert with every other method (JSON 'methods')")
     args = parser.parse_args()
     if not (MEDIA / SOURCES[args.language]).exists():
         print(json.dumps({"benchmark": "voice_clone", "skipped": f"{MEDIA} not found"}))
         print("voice_clone: skipped (no shared media)")
         return 0
-    result = run(args.language, args.method, bench_python(args.bench_python), args.base_voice)
+    result = run(args.language, args.method, bench_python(args.bench_python), args.base_voice, args.compare)
     print(json.dumps(result))
     error_name = "CER" if args.language == "zh" else "WER"
     metric = error_name.lower()

@@ -13,7 +13,9 @@ import numpy as np
 from . import features
 
 FORMAT_VERSION = 1
-METHODS = ("ridge", "ridge+knn")
+METHODS = ("ridge+gv", "ridge", "ridge+knn", "exemplar")
+GV_MIN_FRAMES = 50  # below this many speech frames the utterance's own spread is too noisy: use training's
+EXEMPLAR_KEY_DIMS = 24  # c1..c24 of the base frame (with context) find the exemplars
 
 
 @dataclass
@@ -29,6 +31,15 @@ class TrainedVoice:
     knn_k: int = 4
     context: int = 2
     metrics: dict = field(default_factory=dict)
+    # "ridge+gv": per-dimension spread (std) of the target's speech frames and of the ridge output on training data
+    gv_target_std: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    gv_ridge_std: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    gv_weight: float = 0.3
+    # "exemplar": DTW-aligned training pairs, normalized base keys (c1..c24 with context) -> target frames (c1..)
+    exemplar_keys: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    exemplar_values: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    key_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    key_std: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def save(self, path: str | os.PathLike) -> None:
         meta = {
@@ -41,6 +52,7 @@ class TrainedVoice:
             "knn_k": self.knn_k,
             "context": self.context,
             "metrics": self.metrics,
+            "gv_weight": self.gv_weight,
         }
         with open(path, "wb") as out:
             np.savez_compressed(
@@ -49,6 +61,12 @@ class TrainedVoice:
                 weights=self.weights.astype(np.float32),
                 codebook=self.codebook.astype(np.float32),
                 ap_shift=self.ap_shift.astype(np.float32),
+                gv_target_std=self.gv_target_std.astype(np.float32),
+                gv_ridge_std=self.gv_ridge_std.astype(np.float32),
+                exemplar_keys=self.exemplar_keys.astype(np.float32),
+                exemplar_values=self.exemplar_values.astype(np.float32),
+                key_mean=self.key_mean.astype(np.float32),
+                key_std=self.key_std.astype(np.float32),
             )
 
     def converter(self, method: str | None = None) -> "VoiceConverter":
@@ -58,6 +76,10 @@ class TrainedVoice:
 def load_trained(path: str | os.PathLike) -> TrainedVoice:
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
+
+        def optional(name: str, empty_shape: tuple, dtype=np.float64) -> np.ndarray:
+            return data[name].astype(dtype) if name in data.files else np.zeros(empty_shape, dtype)
+
         if meta.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"unsupported voice model version {meta.get('format_version')!r}")
         return TrainedVoice(
@@ -72,6 +94,13 @@ def load_trained(path: str | os.PathLike) -> TrainedVoice:
             knn_k=int(meta.get("knn_k", 4)),
             context=int(meta.get("context", 2)),
             metrics=meta.get("metrics", {}),
+            gv_target_std=optional("gv_target_std", (0,)),
+            gv_ridge_std=optional("gv_ridge_std", (0,)),
+            gv_weight=float(meta.get("gv_weight", 0.3)),
+            exemplar_keys=optional("exemplar_keys", (0, 0), np.float32),
+            exemplar_values=optional("exemplar_values", (0, 0), np.float32),
+            key_mean=optional("key_mean", (0,)),
+            key_std=optional("key_std", (0,)),
         )
 
 
@@ -88,7 +117,12 @@ class VoiceConverter:
         self.method = method or voice.method
         if self.method not in METHODS:
             raise ValueError(f"unknown conversion method {self.method!r}; use one of {METHODS}")
+        if self.method == "ridge+gv" and not len(voice.gv_target_std):
+            raise ValueError("this voice has no variance statistics for 'ridge+gv' (retrain it)")
+        if self.method == "exemplar" and not len(voice.exemplar_keys):
+            raise ValueError("this voice has no exemplars for 'exemplar' (retrain it)")
         self._codebook_norms = (voice.codebook.astype(np.float32) ** 2).sum(axis=1)
+        self._key_norms = (voice.exemplar_keys.astype(np.float32) ** 2).sum(axis=1)
 
     @property
     def base_voice_id(self) -> str:
@@ -119,10 +153,15 @@ class VoiceConverter:
         speech = features.speech_frames(mcep)
         if not speech.any():
             return mapped
-        context = features.with_context(mcep[:, 1:], self.voice.context)[speech]
-        estimate = np.hstack([context, np.ones((len(context), 1))]) @ self.voice.weights
+        if self.method == "exemplar":
+            estimate = self._exemplars(mcep, speech)
+        else:
+            context = features.with_context(mcep[:, 1:], self.voice.context)[speech]
+            estimate = np.hstack([context, np.ones((len(context), 1))]) @ self.voice.weights
         if self.method == "ridge+knn" and len(self.voice.codebook):
             estimate = self._knn(estimate)
+        elif self.method == "ridge+gv":
+            estimate = self._variance_compensate(estimate)
         mapped[speech, 1:] = estimate
         return _smooth(mapped, speech)
 
@@ -133,6 +172,23 @@ class VoiceConverter:
         distances = self._codebook_norms[None, :] - 2.0 * query @ codebook.T
         nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
         return codebook[nearest].mean(axis=1).astype(np.float64)
+
+    def _variance_compensate(self, frames: np.ndarray) -> np.ndarray:
+        """Widen the regression's over-smoothed spread per dimension part-way toward the target's (global variance)."""
+        spread = frames.std(axis=0) if len(frames) >= GV_MIN_FRAMES else self.voice.gv_ridge_std
+        scale = self.voice.gv_target_std / np.maximum(spread, 1e-6)
+        centre = frames.mean(axis=0)
+        return centre + (frames - centre) * (1.0 + self.voice.gv_weight * (scale - 1.0))
+
+    def _exemplars(self, mcep: np.ndarray, speech: np.ndarray) -> np.ndarray:
+        """Average of the target frames aligned with the k nearest training base frames (keys: base c1.. + context)."""
+        keys = self.voice.exemplar_keys.astype(np.float32)
+        k = min(self.voice.knn_k, len(keys))
+        query = features.with_context(mcep[:, 1:EXEMPLAR_KEY_DIMS + 1], self.voice.context)[speech]
+        query = ((query - self.voice.key_mean) / self.voice.key_std).astype(np.float32)
+        distances = self._key_norms[None, :] - 2.0 * query @ keys.T
+        nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
+        return self.voice.exemplar_values[nearest].mean(axis=1).astype(np.float64)
 
     def map_f0(self, f0: np.ndarray) -> np.ndarray:
         stats = self.voice.f0_stats

@@ -11,10 +11,13 @@ from .model import METHODS, TrainedVoice, VoiceConverter
 BaseTTS = Callable[[str], tuple[np.ndarray, int]]
 Progress = Callable[[float, str], None]
 
-DEFAULT_METHOD = "ridge"  # measured: kNN refinement gave no similarity gain and cost ~30 WER points (12 sentences)
+# Measured (benchmarks/voice_clone.py, 12 sentences): "ridge+gv" raised similarity a little over "ridge" at the same
+# WER; "exemplar" and "ridge+knn" raised it a little more but cost 30-50 WER points.
+DEFAULT_METHOD = "ridge+gv"
 RIDGE_ALPHA = 1.0
 CODEBOOK_SIZE = 8000
 HOLDOUT_SHARE = 0.1
+REALIGN_PASSES = 1  # re-run DTW between the ridge-converted base and the target, then refit
 _BASE_VOICES = {"zh": "espeak-cmn-f", "en": "piper-en-us-joe"}
 
 
@@ -60,6 +63,9 @@ def train(
     holdout = _holdout_indices(len(pairs))
     train_ids = [i for i in range(len(pairs)) if i not in holdout] or list(range(len(pairs)))
     weights = _fit_ridge([aligned[i] for i in train_ids])
+    for _ in range(REALIGN_PASSES):
+        aligned = [_align(base, target, weights) for base, target in pairs]
+        weights = _fit_ridge([aligned[i] for i in train_ids])
     voice = TrainedVoice(
         sample_rate=sample_rate,
         method=method,
@@ -69,6 +75,8 @@ def train(
         ap_shift=_ap_shift([p[0] for p in pairs], [p[1] for p in pairs]),
         base_voice_id=base_voice_id,
         language=language,
+        **_variance_stats([aligned[i] for i in train_ids], weights),
+        **_exemplars([pairs[i] for i in train_ids], [aligned[i] for i in train_ids]),
     )
     report(90.0, "writing model")
     voice.metrics = _metrics(voice, pairs, aligned, holdout, started)
@@ -92,15 +100,24 @@ def _analyse_pairs(recordings, base_tts, sample_rate, report) -> list[tuple]:
     return pairs
 
 
-def _align(base: features.WorldFeatures, target: features.WorldFeatures) -> tuple[np.ndarray, np.ndarray, float]:
-    """(base frames with context, matching target frames (c1..), mean alignment cost) over speech frames."""
+def _align(
+    base: features.WorldFeatures, target: features.WorldFeatures, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """(base frames with context, matching target frames (c1..), mean alignment cost, base frame per target frame)
+    over speech frames. With `weights`, DTW compares the ridge-converted base with the target (a refinement pass)."""
     base_speech = np.flatnonzero(features.speech_frames(base.mcep))
     target_speech = np.flatnonzero(features.speech_frames(target.mcep))
     if len(base_speech) < 5 or len(target_speech) < 5:
-        return np.zeros((0, 5 * (features.MCEP_DIMS - 1))), np.zeros((0, features.MCEP_DIMS - 1)), 0.0
-    index, cost = features.dtw_path(base.mcep[base_speech, 1:25], target.mcep[target_speech, 1:25])
+        empty = np.zeros(0, dtype=int)
+        return np.zeros((0, 5 * (features.MCEP_DIMS - 1))), np.zeros((0, features.MCEP_DIMS - 1)), 0.0, empty
     context = features.with_context(base.mcep[:, 1:])
-    return context[base_speech[index]], target.mcep[target_speech, 1:], cost
+    if weights is None:
+        index, cost = features.dtw_path(base.mcep[base_speech, 1:25], target.mcep[target_speech, 1:25])
+    else:
+        converted = np.hstack([context[base_speech], np.ones((len(base_speech), 1))]) @ weights
+        index, cost = features.dtw_path(converted, target.mcep[target_speech, 1:])
+    frames = base_speech[index]
+    return context[frames], target.mcep[target_speech, 1:], cost, frames
 
 
 def _holdout_indices(count: int) -> set[int]:
@@ -117,6 +134,32 @@ def _fit_ridge(aligned: list[tuple]) -> np.ndarray:
     regularizer = RIDGE_ALPHA * len(design) / 1000.0 * np.eye(design.shape[1])
     regularizer[-1, -1] = 0.0  # do not shrink the bias
     return np.linalg.solve(design.T @ design + regularizer, design.T @ outputs)
+
+
+def _variance_stats(aligned: list[tuple], weights: np.ndarray) -> dict:
+    inputs = np.vstack([a[0] for a in aligned])
+    predicted = np.hstack([inputs, np.ones((len(inputs), 1))]) @ weights
+    return {"gv_target_std": np.vstack([a[1] for a in aligned]).std(axis=0), "gv_ridge_std": predicted.std(axis=0)}
+
+
+def _exemplars(pairs: list[tuple], aligned: list[tuple]) -> dict:
+    """Aligned (base key -> target frame) pairs for the "exemplar" method, at most CODEBOOK_SIZE of them."""
+    from .model import EXEMPLAR_KEY_DIMS
+
+    keys = np.vstack([
+        features.with_context(base.mcep[:, 1:EXEMPLAR_KEY_DIMS + 1])[a[3]] for (base, _), a in zip(pairs, aligned)
+    ])
+    values = np.vstack([a[1] for a in aligned])
+    if len(keys) > CODEBOOK_SIZE:
+        keep = np.sort(np.random.default_rng(0).choice(len(keys), CODEBOOK_SIZE, replace=False))
+        keys, values = keys[keep], values[keep]
+    mean, std = keys.mean(axis=0), keys.std(axis=0) + 1e-6
+    return {
+        "exemplar_keys": ((keys - mean) / std).astype(np.float32),
+        "exemplar_values": values.astype(np.float32),
+        "key_mean": mean,
+        "key_std": std,
+    }
 
 
 def _codebook(targets: list[features.WorldFeatures]) -> np.ndarray:
@@ -147,7 +190,7 @@ def _ap_shift(bases, targets) -> np.ndarray:
 
 def _metrics(voice: TrainedVoice, pairs, aligned, holdout: set[int], started: float) -> dict:
     evaluate = sorted(holdout) or list(range(len(pairs)))
-    converter = VoiceConverter(voice, "ridge")
+    converter = VoiceConverter(voice, voice.method)
     before, after = [], []
     for i in evaluate:
         base, target = pairs[i]
