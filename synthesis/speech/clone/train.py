@@ -147,7 +147,8 @@ def _exemplars(pairs: list[tuple], aligned: list[tuple]) -> dict:
     from .model import EXEMPLAR_KEY_DIMS
 
     keys = np.vstack([
-        features.with_context(base.mcep[:, 1:EXEMPLAR_KEY_DIMS + 1])[a[3]] for (base, _), a in zip(pairs, aligned)
+        features.with_context(base.mcep[:, 1:EXEMPLAR_KEY_DIMS + 1])[a[3]]
+        for (base, _), a in zip(pairs, aligned, strict=True)
     ])
     values = np.vstack([a[1] for a in aligned])
     if len(keys) > CODEBOOK_SIZE:
