@@ -261,3 +261,51 @@ def admin_actor(db):
     from tenancy.audit import Actor
 
     return Actor.system()
+
+
+def _long_recording(sentences: list[str]) -> bytes:
+    import numpy as np
+
+    pause = np.zeros(16000, dtype=np.int16)
+    parts = []
+    for text in sentences:
+        parts += [vs.speech(text), pause]
+    return vs.wav_bytes(np.concatenate(parts))
+
+
+LONG_TEXT = ["The river runs quietly past the old mill.", "Children were playing football in the park.",
+             "Please close the window before you leave.", "My brother bought a new bicycle last week.",
+             "The library opens early on Saturday morning."]
+
+
+def test_advance_job_splits_the_long_recording_into_sentences(api, tenant, settings):
+    settings.VOICE_ADVANCE_MIN_SECONDS = 8
+    job = create_job(api, tenant, tier="advance")
+    client, path = api(tenant.owner), f"{base(tenant)}/jobs/{job['job_id']}"
+    assert_error(put_bytes(client, f"{path}/recordings/1", vs.speech_wav("hello")), 400, "MSS.00000003", "package")
+    assert_error(put_bytes(client, f"{path}/package", b"plain bytes"), 400, "MSS.00000003", "WAV")
+    assert put_bytes(client, f"{path}/package", _long_recording(LONG_TEXT), file_name="long.wav").status_code == 200
+    put_bytes(client, f"{path}/authorization-letter", vs.PDF_LETTER, file_name="l.pdf")
+    assert send_json(client, "POST", f"{path}/commit").json()["state"] == "SPLITTING"
+    voice_job = VoiceTrainingJob.objects.get(pk=job["job_id"])
+    assert jobs.run(str(voice_job.engine_job_id)) == "done"
+    voice_job.refresh_from_db()
+    assert voice_job.state == "AUDITING", voice_job.reason
+    sentences = client.get(path).json()["sentences"]
+    assert len(sentences) == len(LONG_TEXT)
+    assert "river" in sentences[0]["text"].lower() and all(s["status"] == "OK" for s in sentences)
+
+
+def test_advance_job_with_too_little_speech_fails_the_split(api, tenant, settings):
+    settings.VOICE_ADVANCE_MIN_SECONDS = 3600
+    job = create_job(api, tenant, tier="advance")
+    client, path = api(tenant.owner), f"{base(tenant)}/jobs/{job['job_id']}"
+    put_bytes(client, f"{path}/package", _long_recording(LONG_TEXT[:2]), file_name="long.wav")
+    put_bytes(client, f"{path}/authorization-letter", vs.PDF_LETTER, file_name="l.pdf")
+    send_json(client, "POST", f"{path}/commit")
+    voice_job = VoiceTrainingJob.objects.get(pk=job["job_id"])
+    assert jobs.run(str(voice_job.engine_job_id)) == "failed"
+    detail = client.get(path).json()
+    assert detail["state"] == "SPLIT_FAILED" and "needs at least 60 min" in detail["reason"]
+    # the user can upload a longer recording and submit again
+    assert put_bytes(client, f"{path}/package", _long_recording(LONG_TEXT), file_name="l.wav").status_code == 200
