@@ -291,3 +291,24 @@ def test_asset_upload_goes_straight_to_s3_and_a_worker_validates_it(scaled, toke
     main = next(item for item in asset["files"] if item["asset_file_category"] == "MAIN")
     download = http("GET", main["download_url"], headers=token["header"])
     assert download.status == 200 and download.body == data
+
+
+def test_tts_job_runs_on_a_worker_and_its_audio_is_in_s3(scaled, token):
+    base = f"/v1/{token['project_id']}/ttsc/async-jobs"
+    created = http("POST", scaled.web_a + base, {"text": "Scaled out. 横向扩展。", "voice_asset_id": "espeak-en-us-f",
+                                                 "need_timestamp": True}, token["header"])
+    assert created.status == 201, created
+    job_id = created.json()["job_id"]
+
+    def finished():
+        reply = http("GET", f"{scaled.web_b}{base}/{job_id}", headers=token["header"])
+        return reply.json() if reply.status == 200 and reply.json()["state"] in ("FINISHED", "ERROR") else None
+
+    job = wait_until(finished, 90, "the TTS job to finish on a worker", interval=0.25)
+    assert job["state"] == "FINISHED", job
+    assert "Scaled" in [word["word"] for word in job["timestamps"]]
+    audio = http("GET", f"{scaled.web_a}{base}/{job_id}/audio", headers=token["header"])
+    assert audio.status == 200 and audio.body.startswith(b"RIFF")
+    keys = [item["Key"] for item in s3_client(scaled.s3_endpoint).list_objects_v2(
+        Bucket=BUCKET, Prefix="jobs/").get("Contents", [])]
+    assert any(key.endswith(f"tts-{job_id}.wav") for key in keys), keys
