@@ -106,6 +106,35 @@ def test_converter_is_thread_safe_and_methods_selectable(trained):
         clone.load(path, method="nonsense")
 
 
+def test_every_method_converts_and_default_is_saved(trained):
+    voice, path, _ = trained
+    assert clone.DEFAULT_METHOD in clone.METHODS and voice.method == clone.DEFAULT_METHOD == "ridge+gv"
+    with np.load(path, allow_pickle=False) as data:  # one .npz, no pickled objects
+        assert {"gv_target_std", "exemplar_keys", "exemplar_values"} <= set(data.files)
+    loaded = clone.load_trained(path)
+    assert np.allclose(loaded.gv_target_std, voice.gv_target_std, rtol=1e-5)
+    assert loaded.exemplar_keys.shape == voice.exemplar_keys.shape and loaded.gv_weight == voice.gv_weight
+    pcm, rate = reader("espeak-en-us-m")(TEST_TEXT[:40])
+    outputs = {method: clone.load(path, method=method).convert(pcm, rate)[0] for method in clone.METHODS}
+    for out in outputs.values():
+        assert len(out) == len(outputs["ridge"]) and np.abs(out.astype(float)).max() > 1000
+    assert not np.array_equal(outputs["ridge+gv"], outputs["ridge"])
+
+
+def test_voice_without_new_arrays_still_loads(trained, tmp_path):
+    voice, _, _ = trained
+    import dataclasses
+
+    old = dataclasses.replace(voice, method="ridge", gv_target_std=np.zeros(0), gv_ridge_std=np.zeros(0),
+                              exemplar_keys=np.zeros((0, 0)), exemplar_values=np.zeros((0, 0)),
+                              key_mean=np.zeros(0), key_std=np.zeros(0))
+    old.save(tmp_path / "old.npz")
+    pcm, rate = reader("espeak-en-us-m")(TEST_TEXT[:40])
+    assert len(clone.load(tmp_path / "old.npz").convert(pcm, rate)[0]) > 0
+    with pytest.raises(ValueError):
+        clone.load(tmp_path / "old.npz", method="ridge+gv")
+
+
 def test_default_base_voices():
     assert clone.default_base_voice("zh").startswith("espeak-cmn")
     assert clone.default_base_voice("en") in {"piper-en-us-joe", "espeak-en-us-f", "espeak-en-us-m"}
