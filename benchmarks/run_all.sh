@@ -13,12 +13,20 @@ if [ "${1:-}" = "--quick" ]; then
   RUNS=("benchmarks/api_overhead.py --iterations 200"
         "benchmarks/rate_limit_accuracy.py --phases 0,0.5"
         "benchmarks/upload_throughput.py --size-mb 128"
-        "benchmarks/asset_list.py --assets 2000 --iterations 50")
+        "benchmarks/asset_list.py --assets 2000 --iterations 50"
+        "benchmarks/tts_speed.py"
+        "benchmarks/tts_first_chunk.py --rounds 5"
+        "benchmarks/voice_training_time.py")
 else
   RUNS=("benchmarks/api_overhead.py --http"
         "benchmarks/rate_limit_accuracy.py"
         "benchmarks/upload_throughput.py"
-        "benchmarks/asset_list.py")
+        "benchmarks/asset_list.py"
+        "benchmarks/tts_speed.py"
+        "benchmarks/tts_first_chunk.py"
+        "benchmarks/tts_intelligibility.py"
+        "benchmarks/voice_training_time.py"
+        "benchmarks/voice_clone.py")
   if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then
     RUNS+=("benchmarks/rate_limit_accuracy.py --redis")
   fi
@@ -29,7 +37,7 @@ for run in "${RUNS[@]}"; do
   echo "== $run" >&2
   log="$OUT/last.log"
   # Each script stops its own servers and removes its temp dirs; the timeout is a last resort.
-  timeout --signal=TERM --kill-after=15 180 $PY $run > "$log"
+  timeout --signal=TERM --kill-after=15 600 $PY $run > "$log"
   rc=$?
   cat "$log"
   grep '^{' "$log" >> "$RESULTS"
