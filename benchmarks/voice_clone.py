@@ -165,7 +165,10 @@ def run(language: str, method: str, python: Path | None, base_voice: str | None,
         metric = "cer" if language == "zh" else "wer"
         result["convert_rtf"] = round(convert_seconds[method] / converted_audio, 3)
         for name in ("base", "cloned", "target"):
-            result[f"{metric}_{name}"] = round(float(np.mean(errors[name])), 3)
+            result[f"{metric}_held_out_{name}"] = round(float(np.mean(errors[name])), 3)
+        pooled = pooled_error_rates(base_tts, converters[method], language)
+        result[f"{metric}_base"], result[f"{metric}_cloned"] = pooled["base"], pooled["cloned"]
+        result[f"{metric}_sentences"] = pooled["sentences"]
         scores = similarity(python, groups) if python is not None else {}
         if python is None:
             result["similarity"] = "skipped: no bench venv (see benchmarks/requirements-bench.txt)"
@@ -185,6 +188,25 @@ def run(language: str, method: str, python: Path | None, base_voice: str | None,
                 for name, group in names.items()
             }
     return result
+
+
+def pooled_error_rates(base_tts, converter, language: str, count: int = 12) -> dict:
+    """WER (CER for zh) of base and cloned readings of `count` prompts the voice never trained on, pooled over
+    all their words: a few short held-out sentences alone make a very noisy figure."""
+    from synthesis.speech.prompts import prompts
+
+    texts = prompts(language, 100)[-count:]
+    edits = {"base": 0, "cloned": 0}
+    words = 0
+    for text in texts:
+        pcm, rate = base_tts(text)
+        reference = asr.tokens(text, language)
+        words += len(reference)
+        for name, audio in (("base", (pcm, rate)), ("cloned", converter.convert(pcm, rate))):
+            heard = asr.tokens(asr.transcribe(audio, language).text, language)
+            edits[name] += asr.edit_distance(reference, heard)
+    return {"base": round(edits["base"] / words, 3), "cloned": round(edits["cloned"] / words, 3),
+            "sentences": len(texts)}
 
 
 def main() -> int:
