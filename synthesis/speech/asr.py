@@ -20,7 +20,9 @@ ASR_SAMPLE_RATE = 16000
 CPU_THREADS = 2
 _CJK_LANGUAGES = {"zh", "ja", "ko", "yue"}
 # A simplified-Chinese prompt steers Whisper away from traditional characters.
-_PROMPTS = {"zh": "以下是普通话的句子，使用简体中文。"}
+# No default initial prompt: a Chinese one ("以下是普通话的句子") made Whisper base echo the prompt or answer nothing
+# on synthetic Mandarin (CER 0.69 vs 0.49 without it on 12 espeak prompts); traditional output is mapped instead.
+_PROMPTS: dict[str, str] = {}
 
 _MODELS: dict[str, object] = {}
 _MODEL_LOCK = threading.Lock()
