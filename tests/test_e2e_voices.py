@@ -7,6 +7,7 @@ API with word timestamps."""
 import json
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -65,7 +66,7 @@ def browser(microphone):
 
 def test_record_review_train_and_speak(platform, browser, tmp_path):
     base = platform["base"]
-    context = browser.new_context(permissions=["microphone"])
+    context = browser.new_context(permissions=["microphone"], accept_downloads=True)
     page = context.new_page()
     _login(page, base, "demo-admin", platform["password"])
     project_id = page.inner_text("[data-testid=project-cn-north-4]").strip()
@@ -147,6 +148,10 @@ def test_record_review_train_and_speak(platform, browser, tmp_path):
     assert int(page.get_attribute("[data-testid=playground]", "data-chunks")) >= 2
     spoken = page.evaluate("() => [...window.__spoken]")
     assert "Hello" in spoken and "你" in spoken, spoken
+    with page.expect_download() as download:
+        page.click("[data-testid=tts-download]")
+    audio = Path(download.value.path()).read_bytes()
+    assert audio[:4] == b"RIFF" and len(audio) > 44 + 16000  # more than half a second of 16 kHz speech
     context.close()
 
     # 7. Over the API, with a token: word timestamps in both languages.

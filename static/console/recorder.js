@@ -68,26 +68,6 @@
     requestAnimationFrame(meterLoop);
   }
 
-  // --- WAV encoding -------------------------------------------------------------------------------
-  function wav(chunks, length, sampleRate) {
-    const buffer = new ArrayBuffer(44 + length * 2);
-    const view = new DataView(buffer);
-    const text = (offset, s) => { for (let i = 0; i < s.length; i++) view.setUint8(offset + i, s.charCodeAt(i)); };
-    text(0, "RIFF"); view.setUint32(4, 36 + length * 2, true); text(8, "WAVE");
-    text(12, "fmt "); view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, 1, true);
-    view.setUint32(24, sampleRate, true); view.setUint32(28, sampleRate * 2, true);
-    view.setUint16(32, 2, true); view.setUint16(34, 16, true);
-    text(36, "data"); view.setUint32(40, length * 2, true);
-    let offset = 44;
-    for (const chunk of chunks) {
-      for (let i = 0; i < chunk.length; i++, offset += 2) {
-        const s = Math.max(-1, Math.min(1, chunk[i]));
-        view.setInt16(offset, s < 0 ? s * 0x8000 : s * 0x7fff, true);
-      }
-    }
-    return new Blob([buffer], {type: "audio/wav"});
-  }
-
   // --- the sentence rows -----------------------------------------------------------------------------
   const rowOf = (index) => table && table.querySelector(`tr.sentence[data-index="${index}"]`);
   const part = (row, name) => row.querySelector(`[data-testid="${name}"]`);
@@ -224,7 +204,7 @@
     setRecording(index, false);
     micStatus.dataset.state = "idle";
     micStatus.textContent = `Sentence ${index} recorded (${(finished.length / mic.ctx.sampleRate).toFixed(1)} s).`;
-    const blob = wav(finished.chunks, finished.length, mic.ctx.sampleRate);
+    const blob = window.MetaWav.encode(finished.chunks.map(window.MetaWav.toInt16), mic.ctx.sampleRate);
     const audio = part(rowOf(index), "take-audio");
     audio.hidden = false;
     audio.src = URL.createObjectURL(blob);

@@ -2,6 +2,8 @@
 
 import re
 
+from .decimals import read_decimal
+
 _ONES = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen"
@@ -55,13 +57,7 @@ def digits(text: str) -> str:
 
 def decimal(text: str) -> str:
     """A written number ("1,234.5", "-3", "0.25") read aloud."""
-    text = text.replace(",", "")
-    negative = text[:1] in "-−"
-    whole, _, fraction = text.lstrip("-−").partition(".")
-    words = cardinal(int(whole or "0"))
-    if fraction:
-        words += " point " + digits(fraction)
-    return ("minus " if negative else "") + words
+    return read_decimal(text, cardinal, digits, point=" point ", minus="minus ")
 
 
 def year(number: int) -> str:

@@ -1,5 +1,7 @@
 """Chinese readings of numbers, dates, times, money and units (strings in, Han characters out)."""
 
+from .decimals import read_decimal
+
 _DIGITS = "零一二三四五六七八九"
 _YEAR_DIGITS = "〇一二三四五六七八九"
 _PHONE_DIGITS = "零幺二三四五六七八九"  # "1" is read yāo in phone numbers
@@ -57,13 +59,7 @@ def digits(text: str, *, phone: bool = False) -> str:
 
 
 def decimal(text: str) -> str:
-    text = text.replace(",", "")
-    negative = text[:1] in "-−"
-    whole, _, fraction = text.lstrip("-−").partition(".")
-    words = cardinal(int(whole or "0"))
-    if fraction:
-        words += "点" + digits(fraction)
-    return ("负" if negative else "") + words
+    return read_decimal(text, cardinal, digits, point="点", minus="负")
 
 
 def year(text: str) -> str:
