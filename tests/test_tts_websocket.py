@@ -148,3 +148,20 @@ def test_console_session_needs_the_sites_origin(tenant):
     own, refused = run(scenario)
     assert own is True  # accepted, nothing sent
     assert refused["error_code"] == "APIGW.0301"
+
+
+def test_requests_over_the_tables_limit_are_throttled(tenant):
+    headers = _headers(tenant.owner)
+
+    async def scenario():
+        socket = WebsocketCommunicator(application, f"/v1/{tenant.project_id}/ttsc/ws", headers=headers)
+        await socket.connect()
+        codes = []
+        for _ in range(14):  # tts.websocket allows 10 a second in cn-north-4
+            await socket.send_to(text_data=json.dumps({"text": "x", "voice_asset_id": "no-such-voice"}))
+            codes.append(json.loads((await socket.receive_output(timeout=10))["text"])["error_code"])
+        await socket.disconnect()
+        return codes
+
+    codes = run(scenario)
+    assert "APIGW.0308" in codes and codes.count("MSS.00000004") >= 5, codes
