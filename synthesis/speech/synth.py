@@ -21,6 +21,7 @@ import numpy as np
 
 from . import audio, catalog
 from .engines import EngineResult, get_engine
+from .lead import split_lead
 from .types import (
     MAX_TEXT_CHARS,
     PITCH_RANGE,
@@ -119,7 +120,7 @@ def _sentences(text_or_sentences, voice: VoiceInfo, ssml, readings) -> tuple[lis
 
         sentences = frontend.prepare(text, ssml=ssml, default_lang=voice.language, readings=readings)
         source = ssml if isinstance(ssml, str) else text
-        return list(sentences), source
+        return split_lead(list(sentences)), source
     return list(text_or_sentences), None
 
 
