@@ -4,6 +4,7 @@ reject voice training jobs (with a reason)."""
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -14,15 +15,26 @@ from voices import actions
 from voices.models import CustomReading, VocabularyGroup, VoiceJobLog, VoiceRecording, VoiceTrainingJob
 
 
-class RecordingInline(admin.TabularInline):
-    model = VoiceRecording
+class JobPartInline(admin.TabularInline):
+    """Recordings and logs are seen with their job: whoever may view the job sees them, nobody edits them."""
+
     extra = 0
     can_delete = False
-    fields = ("index", "text", "status", "problem_list", "player")
-    readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("voices.view_voicetrainingjob")
+
+
+class RecordingInline(JobPartInline):
+    model = VoiceRecording
+    fields = ("index", "text", "status", "problem_list", "player")
+    readonly_fields = fields
 
     @admin.display(description="problems")
     def problem_list(self, recording):
@@ -30,19 +42,14 @@ class RecordingInline(admin.TabularInline):
 
     @admin.display(description="listen")
     def player(self, recording):
-        url = reverse("voices_admin_recording", args=[recording.pk])
+        url = reverse("admin:voices_admin_recording", args=[recording.pk])
         return format_html('<audio controls preload="none" src="{}"></audio>', url)
 
 
-class LogInline(admin.TabularInline):
+class LogInline(JobPartInline):
     model = VoiceJobLog
-    extra = 0
-    can_delete = False
     fields = ("created_at", "operation", "actor_name", "message")
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class ReviewActionForm(ActionForm):
@@ -78,14 +85,18 @@ class VoiceTrainingJobAdmin(admin.ModelAdmin):
         ] + super().get_urls()
 
     def recording_audio(self, request, recording_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         recording = VoiceRecording.objects.filter(pk=recording_id).first()
-        if recording is None or not self.has_view_permission(request):
+        if recording is None:
             raise Http404
         return FileResponse(recording.audio.open("rb"), content_type="audio/wav")
 
     def letter_file(self, request, job_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         job = VoiceTrainingJob.objects.filter(pk=job_id).first()
-        if job is None or not job.authorization_letter or not self.has_view_permission(request):
+        if job is None or not job.authorization_letter:
             raise Http404
         return FileResponse(job.authorization_letter.open("rb"), filename=job.authorization_letter.name.rsplit("/")[-1])
 
@@ -94,7 +105,7 @@ class VoiceTrainingJobAdmin(admin.ModelAdmin):
         if not job.authorization_letter:
             return "-"
         return format_html('<a href="{}" target="_blank">open the letter</a>',
-                           reverse("voices_admin_letter", args=[job.pk]))
+                           reverse("admin:voices_admin_letter", args=[job.pk]))
 
     @admin.display(description="system audit errors")
     def audit_errors(self, job):
