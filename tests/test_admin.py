@@ -59,7 +59,7 @@ def test_back_office_groups_exist_after_migrate(db):
         "tenancy.view_auditlog", "tenancy.export_auditlog", "metastudio.view_job"}
     assert codes(Group.objects.get(name="reviewer")) == {
         "tenancy.view_account", "tenancy.view_user", "metastudio.view_job", "assets.view_asset",
-        "assets.change_asset"}
+        "assets.change_asset", "voices.view_voicetrainingjob", "voices.change_voicetrainingjob"}
     assert set(BACK_OFFICE_GROUPS) == {"auditor", "reviewer"}
 
 
