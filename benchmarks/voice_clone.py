@@ -154,8 +154,9 @@ def run(language: str, method: str, python: Path | None, base_voice: str | None,
             outputs = [("base", (pcm, rate)), ("target", (target, RATE))]
             for name, converter in converters.items():
                 started = time.monotonic()
-                cloned, cloned_rate = converter.convert(pcm, rate)
+                converter.convert(pcm, rate)
                 convert_seconds[name] += time.monotonic() - started
+                cloned, cloned_rate = cloned_reading(base_voice, text, converter)
                 if name == method:
                     converted_audio += len(cloned) / cloned_rate
                 groups[names[name]].append(write(directory, f"cloned{len(outputs)}_{number}", cloned, cloned_rate))
@@ -166,7 +167,7 @@ def run(language: str, method: str, python: Path | None, base_voice: str | None,
         result["convert_rtf"] = round(convert_seconds[method] / converted_audio, 3)
         for name in ("base", "cloned", "target"):
             result[f"{metric}_held_out_{name}"] = round(float(np.mean(errors[name])), 3)
-        pooled = pooled_error_rates(base_tts, converters[method], language)
+        pooled = pooled_error_rates(base_tts, converters[method], language, base_voice)
         result[f"{metric}_base"], result[f"{metric}_cloned"] = pooled["base"], pooled["cloned"]
         result[f"{metric}_sentences"] = pooled["sentences"]
         scores = similarity(python, groups) if python is not None else {}
@@ -190,7 +191,16 @@ def run(language: str, method: str, python: Path | None, base_voice: str | None,
     return result
 
 
-def pooled_error_rates(base_tts, converter, language: str, count: int = 12) -> dict:
+def cloned_reading(base_voice: str, text: str, converter) -> tuple[np.ndarray, int]:
+    """What the product plays: the base voice at the speaker's tempo, converted sentence by sentence."""
+    from synthesis.speech.synth import synthesize
+    from synthesis.speech.types import SynthesisOptions
+
+    result = synthesize(text, voice_id=base_voice, options=SynthesisOptions(sample_rate=RATE), converter=converter)
+    return result.pcm, result.sample_rate
+
+
+def pooled_error_rates(base_tts, converter, language: str, base_voice: str, count: int = 12) -> dict:
     """WER (CER for zh) of base and cloned readings of `count` prompts the voice never trained on, pooled over
     all their words: a few short held-out sentences alone make a very noisy figure."""
     from synthesis.speech.prompts import prompts
@@ -202,7 +212,7 @@ def pooled_error_rates(base_tts, converter, language: str, count: int = 12) -> d
         pcm, rate = base_tts(text)
         reference = asr.tokens(text, language)
         words += len(reference)
-        for name, audio in (("base", (pcm, rate)), ("cloned", converter.convert(pcm, rate))):
+        for name, audio in (("base", (pcm, rate)), ("cloned", cloned_reading(base_voice, text, converter))):
             heard = asr.tokens(asr.transcribe(audio, language).text, language)
             edits[name] += asr.edit_distance(reference, heard)
     return {"base": round(edits["base"] / words, 3), "cloned": round(edits["cloned"] / words, 3),

@@ -138,3 +138,30 @@ def test_voice_without_new_arrays_still_loads(trained, tmp_path):
 def test_default_base_voices():
     assert clone.default_base_voice("zh").startswith("espeak-cmn")
     assert clone.default_base_voice("en") in {"piper-en-us-joe", "espeak-en-us-f", "espeak-en-us-m"}
+
+
+def test_tempo_follows_the_speakers_rate_and_is_saved(tmp_path):
+    """A target that speaks slower than the base gives tempo < 1: the base then reads slower for this voice."""
+    from synthesis.speech.synth import synthesize
+    from synthesis.speech.types import SynthesisOptions
+
+    base = reader("espeak-en-us-m")
+
+    def slow_target(text):
+        result = synthesize(text, voice_id="espeak-en-us-f", options=SynthesisOptions(sample_rate=RATE, speed=70))
+        return result.pcm, result.sample_rate
+
+    texts = prompts.prompts("en", 20)[6:10]
+    voice = clone.train([(slow_target(text), text) for text in texts], base_tts=base, language="en",
+                        base_voice_id="espeak-en-us-m")
+    assert 0.6 < voice.tempo < 0.9 and voice.metrics["tempo"] == round(voice.tempo, 3)
+    path = tmp_path / "slow.npz"
+    voice.save(path)
+    converter = clone.load(path)
+    assert converter.tempo == pytest.approx(voice.tempo)
+    text = "A sentence read by the cloned voice."
+    plain = synthesize(text, voice_id="espeak-en-us-m", options=SynthesisOptions(sample_rate=RATE))
+    cloned = synthesize(text, voice_id="espeak-en-us-m", options=SynthesisOptions(sample_rate=RATE),
+                        converter=converter)
+    assert cloned.duration > plain.duration * 1.15
+    assert cloned.words[-1].end <= cloned.duration + 0.01

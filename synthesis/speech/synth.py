@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -72,7 +72,16 @@ def stream(
     sentences, source = _sentences(text_or_sentences, voice, ssml, readings)
     if not sentences:
         raise SpeechError("there is nothing to read", field="text", code="empty")
-    return _chunks(sentences, source, voice, options, converter)
+    return _chunks(sentences, source, voice, _at_speakers_tempo(options, converter), converter)
+
+
+def _at_speakers_tempo(options: SynthesisOptions, converter) -> SynthesisOptions:
+    """A cloned voice's base reads at the speaker's own speaking rate (its model's tempo), within the speed range."""
+    tempo = float(getattr(converter, "tempo", 1.0) or 1.0)
+    if tempo == 1.0:
+        return options
+    speed = int(round(min(max(options.speed * tempo, SPEED_RANGE[0]), SPEED_RANGE[1])))
+    return replace(options, speed=speed)
 
 
 def synthesize(

@@ -40,6 +40,9 @@ class TrainedVoice:
     exemplar_values: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     key_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
     key_std: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # The speaker's speaking rate relative to the base voice (base speech time / target speech time): the base
+    # voice reads at this speed multiplier, so the cloned voice keeps the speaker's tempo.
+    tempo: float = 1.0
 
     def save(self, path: str | os.PathLike) -> None:
         meta = {
@@ -53,6 +56,7 @@ class TrainedVoice:
             "context": self.context,
             "metrics": self.metrics,
             "gv_weight": self.gv_weight,
+            "tempo": self.tempo,
         }
         with open(path, "wb") as out:
             np.savez_compressed(
@@ -101,6 +105,7 @@ def load_trained(path: str | os.PathLike) -> TrainedVoice:
             exemplar_values=optional("exemplar_values", (0, 0), np.float32),
             key_mean=optional("key_mean", (0,)),
             key_std=optional("key_std", (0,)),
+            tempo=float(meta.get("tempo", 1.0)),
         )
 
 
@@ -131,6 +136,11 @@ class VoiceConverter:
     @property
     def sample_rate(self) -> int:
         return self.voice.sample_rate
+
+    @property
+    def tempo(self) -> float:
+        """Speed multiplier for the base voice (the speaker's speaking rate); 1.0 for older models."""
+        return self.voice.tempo
 
     def convert(self, pcm: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
         """int16 (or float) mono PCM of the base voice -> (int16 PCM of the target voice, the model's rate)."""

@@ -17,6 +17,7 @@ DEFAULT_METHOD = "ridge+gv"
 RIDGE_ALPHA = 1.0
 CODEBOOK_SIZE = 8000
 HOLDOUT_SHARE = 0.1
+TEMPO_RANGE = (0.7, 1.4)
 REALIGN_PASSES = 1  # re-run DTW between the ridge-converted base and the target, then refit
 _BASE_VOICES = {"zh": "espeak-cmn-f", "en": "piper-en-us-joe"}
 
@@ -77,11 +78,19 @@ def train(
         language=language,
         **_variance_stats([aligned[i] for i in train_ids], weights),
         **_exemplars([pairs[i] for i in train_ids], [aligned[i] for i in train_ids]),
+        tempo=_tempo(pairs),
     )
     report(90.0, "writing model")
     voice.metrics = _metrics(voice, pairs, aligned, holdout, started)
     report(100.0, "done")
     return voice
+
+
+def _tempo(pairs) -> float:
+    """Base speech frames per target speech frame over all sentences, kept to a moderate range (0.7-1.4)."""
+    base = sum(int(features.speech_frames(b.mcep).sum()) for b, _ in pairs)
+    target = sum(int(features.speech_frames(t.mcep).sum()) for _, t in pairs)
+    return float(np.clip(base / max(target, 1), TEMPO_RANGE[0], TEMPO_RANGE[1]))
 
 
 def _analyse_pairs(recordings, base_tts, sample_rate, report) -> list[tuple]:
@@ -213,6 +222,7 @@ def _metrics(voice: TrainedVoice, pairs, aligned, holdout: set[int], started: fl
         "mcd_before_db": round(float(np.mean(before)), 3) if before else None,
         "mcd_after_db": round(float(np.mean(after)), 3) if after else None,
         "codebook_frames": int(len(voice.codebook)),
+        "tempo": round(voice.tempo, 3),
         "f0_target_median_hz": round(stats["target_median_hz"], 1),
         "f0_base_median_hz": round(stats["base_median_hz"], 1),
         "target_seconds": round(sum(t.length for _, t in pairs) / voice.sample_rate, 2),
