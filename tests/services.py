@@ -245,13 +245,17 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def http(method: str, url: str, body=None, headers: dict[str, str] | None = None, timeout: float = 15) -> Reply:
-    assert url.startswith(f"http://{HOST}:"), f"loopback only: {url}"
-    data = None
     headers = dict(headers or {})
     if body is not None:
-        data = json.dumps(body).encode()
         headers.setdefault("Content-Type", "application/json")
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    return http_bytes(method, url, None if body is None else json.dumps(body).encode(), headers, timeout)
+
+
+def http_bytes(method: str, url: str, data: bytes | None, headers: dict[str, str] | None = None,
+               timeout: float = 15) -> Reply:
+    """A request with a raw body (e.g. a file PUT)."""
+    assert url.startswith(f"http://{HOST}:"), f"loopback only: {url}"
+    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
     try:
         with _opener.open(request, timeout=timeout) as response:
             return Reply(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())

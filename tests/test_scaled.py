@@ -20,6 +20,7 @@ from tests.services import (
     Processes,
     free_port,
     http,
+    http_bytes,
     manage_all,
     missing_service_binaries,
     platform_env,
@@ -129,6 +130,8 @@ def scaled(tmp_path_factory):
             AWS_ACCESS_KEY_ID="testing",
             AWS_SECRET_ACCESS_KEY="testing",
             METASTUDIO_WORKERS=1,
+            # The test speaker is espeak; speech recognition of each take is covered elsewhere.
+            METASTUDIO_VOICE_CHECK_ASR="false",
         )
         migrated, checked = manage_all(env, [["migrate", "--no-input"], ["check"]])
         outputs = {"migrate": migrated, "check": checked}
@@ -312,3 +315,58 @@ def test_tts_job_runs_on_a_worker_and_its_audio_is_in_s3(scaled, token):
     keys = [item["Key"] for item in s3_client(scaled.s3_endpoint).list_objects_v2(
         Bucket=BUCKET, Prefix="jobs/").get("Contents", [])]
     assert any(key.endswith(f"tts-{job_id}.wav") for key in keys), keys
+
+
+APPROVE = """
+from tenancy.audit import Actor
+from voices import actions
+from voices.models import VoiceTrainingJob
+
+job = VoiceTrainingJob.objects.get(pk={job_id!r})
+result = actions.review(Actor.system(), job, approved=True, message="scaled-mode review").state
+"""
+
+
+def test_voice_is_trained_on_a_worker_from_material_in_s3(scaled, token):
+    from synthesis.speech.prompts import prompts
+    from tests import voice_samples as vs
+
+    base = f"/v1/{token['project_id']}/voice-training-manage/user"
+    created = http("POST", f"{scaled.web_a}{base}/basic-jobs", {"voice_name": "scaled voice", "language": "en"},
+                   token["header"])
+    assert created.status == 201, created
+    job = f"{base}/jobs/{created.json()['job_id']}"
+    upload = {**token["header"], "Content-Type": "application/octet-stream"}
+    package = http_bytes("PUT", f"{scaled.web_b}{job}/package?file_name=set.zip", vs.recordings_zip(prompts("en", 20)),
+                         upload)
+    assert package.status == 200, package
+    letter = http_bytes("PUT", f"{scaled.web_a}{job}/authorization-letter?file_name=l.pdf", vs.PDF_LETTER, upload)
+    assert letter.status == 200, letter
+    assert http("POST", f"{scaled.web_b}{job}/commit", {}, token["header"]).status == 200
+
+    def state_in(*states):
+        def check():
+            reply = http("GET", f"{scaled.web_a}{job}", headers=token["header"]).json()
+            return reply if reply["state"] in states else None
+        return check
+
+    audited = wait_until(state_in("AUDITING", "AUDIT_FAILED"), 120, "the system audit on a worker", interval=0.5)
+    assert audited["state"] == "AUDITING", audited
+    approve = scaled.procs.script("approve", scaled.env, APPROVE.format(job_id=created.json()["job_id"]))
+    assert scaled.procs.script_result(approve) == "WAITING"
+    trained = wait_until(state_in("SUCCEED", "FAILED"), 300, "training on a worker", interval=1)
+    assert trained["state"] == "SUCCEED", trained
+    voice_id = trained["asset_id"]
+    keys = [item["Key"] for item in s3_client(scaled.s3_endpoint).list_objects_v2(
+        Bucket=BUCKET, Prefix=f"assets/{token['account_id']}/{voice_id}/").get("Contents", [])]
+    assert any(key.endswith("voice-model.npz") for key in keys), keys
+    tts = f"/v1/{token['project_id']}/ttsc/async-jobs"
+    speak = http("POST", scaled.web_b + tts, {"text": "Spoken by the new voice.", "voice_asset_id": voice_id},
+                 token["header"])
+    assert speak.status == 201, speak
+
+    def spoken():
+        reply = http("GET", f"{scaled.web_a}{tts}/{speak.json()['job_id']}", headers=token["header"]).json()
+        return reply if reply["state"] in ("FINISHED", "ERROR") else None
+
+    assert wait_until(spoken, 90, "the cloned voice to speak", interval=0.5)["state"] == "FINISHED"
