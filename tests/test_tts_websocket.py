@@ -165,3 +165,16 @@ def test_requests_over_the_tables_limit_are_throttled(tenant):
 
     codes = run(scenario)
     assert "APIGW.0308" in codes and codes.count("MSS.00000004") >= 5, codes
+
+
+def test_token_scoped_to_another_project_is_refused(tenant):
+    other_project = tenant.account.projects.exclude(pk=tenant.project.pk).first()
+    headers = [(b"x-auth-token", token_for(tenant.owner, other_project).encode())]
+
+    async def scenario():
+        socket = WebsocketCommunicator(application, f"/v1/{tenant.project_id}/ttsc/ws", headers=headers)
+        await socket.connect()
+        return json.loads((await socket.receive_output(timeout=10))["text"])
+
+    error = run(scenario)
+    assert error["error_code"] == "MSS.00000005" and other_project.project_id in error["error_msg"]

@@ -19,11 +19,11 @@ from django.conf import settings
 
 from billing.metering import record_usage
 from metastudio.api import ratelimit
+from metastudio.api.auth import live_token
 from metastudio.api.throttling import limit_of
 from metastudio.errors import AuthenticationFailed, NotFound, PermissionDenied, ServiceError, Throttled
-from tenancy.models import AuthToken, Project
+from tenancy.models import Project
 from tenancy.permissions import user_can
-from tenancy.secrets import sha256_hex
 from voices import speech
 
 RATE_LIMIT_KEY = "tts.websocket"
@@ -109,13 +109,16 @@ class TtsConsumer(AsyncWebsocketConsumer):
     @database_sync_to_async
     def _authenticate(self):
         project_id = self.scope["url_route"]["kwargs"]["project_id"]
-        user = self._token_user() or self._session_user()
+        token = self._token()
+        user = token.user if token else self._session_user()
         if user is None or not getattr(user, "is_authenticated", False) or user.account_id is None:
             raise AuthenticationFailed("authentication required: send X-Auth-Token (header or ?token=)")
         project = Project.objects.select_related("account").filter(account_id=user.account_id,
                                                                    project_id=project_id).first()
         if project is None:
             raise NotFound(f"project {project_id} does not exist", code="MSS.00000002")
+        if token and token.project_id and token.project_id != project.pk:
+            raise PermissionDenied(f"this token is scoped to project {token.project.project_id}")
         if not user_can(user, "metastudio:tts:create"):
             raise PermissionDenied("the user's IAM policies do not allow metastudio:tts:create")
         return user, project
@@ -132,18 +135,12 @@ class TtsConsumer(AsyncWebsocketConsumer):
             return None
         return self.scope.get("user")
 
-    def _token_user(self):
+    def _token(self):
+        """The X-Auth-Token (header, or `?token=` for clients that cannot set headers), or None."""
         headers = dict(self.scope.get("headers") or [])
         raw = headers.get(b"x-auth-token", b"").decode() or parse_qs(
             self.scope.get("query_string", b"").decode()).get("token", [""])[0]
-        if not raw:
-            return None
-        from django.utils import timezone
-
-        token = AuthToken.objects.select_related("user__account").filter(token_hash=sha256_hex(raw)).first()
-        if token is None or not token.user.is_active or token.expires_at <= timezone.now():
-            raise AuthenticationFailed("X-Auth-Token is not valid or has expired")
-        return token.user
+        return live_token(raw) if raw else None
 
     async def _send_error(self, error: ServiceError):
         import json

@@ -29,20 +29,22 @@ def _note_use(key: AccessKey) -> None:
         AccessKey.objects.filter(pk=key.pk).update(last_used_at=now)
 
 
+def live_token(raw: str) -> AuthToken:
+    """The unexpired token of an active user whose secret is `raw` (HTTP API and WebSocket API alike)."""
+    token = AuthToken.objects.select_related("user__account", "project").filter(token_hash=sha256_hex(raw)).first()
+    if token is None or not token.user.is_active:
+        raise _fail(errors.AUTH_TOKEN_INVALID, "X-Auth-Token is not valid; get a new one from POST /v3/auth/tokens")
+    if token.expires_at <= timezone.now():
+        raise _fail(errors.AUTH_TOKEN_EXPIRED, "X-Auth-Token has expired; get a new one from POST /v3/auth/tokens")
+    return token
+
+
 class TokenAuthentication(BaseAuthentication):
     def authenticate(self, request):
         raw = request.META.get("HTTP_X_AUTH_TOKEN")
         if not raw:
             return None
-        token = (
-            AuthToken.objects.select_related("user__account", "project")
-            .filter(token_hash=sha256_hex(raw))
-            .first()
-        )
-        if token is None or not token.user.is_active:
-            raise _fail(errors.AUTH_TOKEN_INVALID, "X-Auth-Token is not valid; get a new one from POST /v3/auth/tokens")
-        if token.expires_at <= timezone.now():
-            raise _fail(errors.AUTH_TOKEN_EXPIRED, "X-Auth-Token has expired; get a new one from POST /v3/auth/tokens")
+        token = live_token(raw)
         request.token_project = token.project
         return token.user, token
 
