@@ -111,19 +111,26 @@ def _fail(asset: Asset, reason: str) -> None:
                                                  updated_at=timezone.now())
 
 
+def store_generated_file(asset: Asset, category: str, path: Path, *, name: str | None = None, position: int = 0,
+                         file_type: str = "") -> AssetFile:
+    """A file the platform made (preview, page, trained model...) stored as a CREATED file of `asset`."""
+    size = path.stat().st_size
+    record = AssetFile.objects.create(asset=asset, account_id=asset.account_id, category=category,
+                                      name=name or path.name, file_type=file_type, declared_size=size,
+                                      state=AssetFile.State.CREATED, received_bytes=size, generated=True,
+                                      position=position, completed_at=timezone.now())
+    with open(path, "rb") as handle:
+        record.stored.name = default_storage.save(uploads.storage_name(record), handle)
+    record.save(update_fields=["stored"])
+    return record
+
+
 @transaction.atomic
 def _activate(asset: Asset, media: dict, derived: list, text_findings: list[str]) -> None:
     total = 0
     for category, file, position in derived:
-        record = AssetFile.objects.create(asset=asset, account_id=asset.account_id, category=category,
-                                          name=file.name if category != "PAGE" else f"page-{position:03d}.png",
-                                          declared_size=file.stat().st_size, state=AssetFile.State.CREATED,
-                                          received_bytes=file.stat().st_size, generated=True, position=position,
-                                          completed_at=timezone.now())
-        with open(file, "rb") as handle:
-            record.stored.name = default_storage.save(uploads.storage_name(record), handle)
-        record.save(update_fields=["stored"])
-        total += record.declared_size
+        name = file.name if category != "PAGE" else f"page-{position:03d}.png"
+        total += store_generated_file(asset, category, file, name=name, position=position).declared_size
     asset.refresh_from_db()
     review, note = asset.review, asset.review_note
     if text_findings and review != Asset.Review.EXEMPT:

@@ -250,8 +250,6 @@ VOICE_CHECK_ASR = env_bool("METASTUDIO_VOICE_CHECK_ASR", True)
 SPEECH_CACHE_DIR = Path(env_str("METASTUDIO_SPEECH_CACHE_DIR", str(DATA_DIR / "speech-cache")))
 # Extra Piper voices (*.onnx + *.onnx.json) an operator drops in; offered next to the bundled ones.
 SPEECH_EXTRA_PIPER_DIR = env_str("METASTUDIO_PIPER_VOICES_DIR", "")
-TTS_MAX_TEXT_CHARS = 100_000
-TTS_AUDITION_MAX_CHARS = 500
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 LANGUAGE_CODE = "en-us"

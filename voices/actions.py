@@ -1,5 +1,6 @@
 """Every state change of voice training jobs and TTS configuration. Atomic, audited, op-logged."""
 
+import json
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -84,16 +85,24 @@ def create_training_job(actor: Actor, account, *, tier: str, voice_name, sex="FE
     return job
 
 
-def _store_recording(job: VoiceTrainingJob, index: int, text: str, path: Path, *, asr: bool) -> VoiceRecording:
+def _check(job: VoiceTrainingJob, index: int, text: str, path: Path, *, asr: bool):
     from synthesis.speech.checks import check_recording
 
-    report = check_recording(str(path), text, job.language, asr=asr and settings.VOICE_CHECK_ASR)
+    return check_recording(str(path), text, job.language, asr=asr and settings.VOICE_CHECK_ASR, sentence_number=index)
+
+
+def _apply_report(recording: VoiceRecording, report) -> None:
+    recording.status = VoiceRecording.Status.OK if report.ok else VoiceRecording.Status.REDO
+    recording.problems = [{"code": problem.code, "message": problem.message} for problem in report.problems]
+    recording.metrics = jsonable(report.metrics)
+
+
+def _store_recording(job: VoiceTrainingJob, index: int, text: str, path: Path, *, asr: bool) -> VoiceRecording:
+    report = _check(job, index, text, path, asr=asr)
     recording = VoiceRecording.objects.filter(job=job, index=index).first() or VoiceRecording(job=job, index=index)
     old = recording.audio.name if recording.pk else ""
     recording.text = text
-    recording.status = VoiceRecording.Status.OK if report.ok else VoiceRecording.Status.REDO
-    recording.problems = [{"code": problem.code, "message": problem.message} for problem in report.problems]
-    recording.metrics = _jsonable(report.metrics)
+    _apply_report(recording, report)
     with open(path, "rb") as handle:
         recording.audio.save(f"{job.pk}/{index:04d}.wav", File(handle), save=False)
     recording.save()
@@ -103,17 +112,16 @@ def _store_recording(job: VoiceTrainingJob, index: int, text: str, path: Path, *
     return recording
 
 
-def _jsonable(metrics: dict) -> dict:
-    clean = {}
-    for key, value in (metrics or {}).items():
-        if isinstance(value, (str, int, bool)) or value is None:
-            clean[key] = value
-        else:
-            try:
-                clean[key] = round(float(value), 3)
-            except (TypeError, ValueError):
-                clean[key] = str(value)
-    return clean
+def recheck_recording(recording: VoiceRecording, path: Path, *, asr: bool) -> VoiceRecording:
+    """The system audit's check of a stored recording (`path`: a local copy of it); the file stays as it is."""
+    _apply_report(recording, _check(recording.job, recording.index, recording.text, path, asr=asr))
+    recording.save(update_fields=["status", "problems", "metrics"])
+    return recording
+
+
+def jsonable(value):
+    """`value` with numpy numbers (and anything else JSON lacks) turned into plain floats or strings."""
+    return json.loads(json.dumps(value, default=lambda item: float(item) if hasattr(item, "__float__") else str(item)))
 
 
 def _sentence_index(job: VoiceTrainingJob, index) -> int:
@@ -283,15 +291,15 @@ def missing_material(job: VoiceTrainingJob) -> list[str]:
         absent = [n for n in range(1, job.required_sentences + 1) if n not in have]
         redo = sorted(n for n, status in have.items() if status == VoiceRecording.Status.REDO)
         if absent:
-            missing.append(f"recordings of sentences {_ranges(absent)}")
+            missing.append(f"recordings of sentences {sentence_ranges(absent)}")
         if redo:
-            missing.append(f"new recordings of sentences {_ranges(redo)} (their checks failed)")
+            missing.append(f"new recordings of sentences {sentence_ranges(redo)} (their checks failed)")
     if not job.authorization_letter:
         missing.append("the authorization letter")
     return missing
 
 
-def _ranges(numbers: list[int]) -> str:
+def sentence_ranges(numbers: list[int]) -> str:
     parts, start = [], None
     for position, number in enumerate(numbers):
         if start is None:

@@ -12,6 +12,7 @@ from assets.models import Asset, AssetFile
 from metastudio.errors import InvalidParameter, NotFound, StateConflict, is_uuid
 
 AUDIO_FORMATS = ("WAV", "MP3")
+AUDITION_MAX_CHARS = 500  # an audition is a short try of a voice
 PRESET_TIER = "PRESET"
 _CONVERTERS: "OrderedDict[str, object]" = OrderedDict()
 _CONVERTERS_LOCK = threading.Lock()
@@ -116,7 +117,8 @@ def readings_for(account, voice_id: str) -> dict[str, str]:
     return readings
 
 
-def _int_in(body: dict, name: str, default: int, low: int, high: int) -> int:
+def _int_in(body: dict, name: str, default: int, bounds: tuple[int, int]) -> int:
+    low, high = bounds
     value = body.get(name, default)
     if value is None:
         return default
@@ -140,9 +142,10 @@ def spoken_characters(text: str, is_ssml: bool) -> int:
 def clean_tts_request(account, body: dict, *, max_chars: int | None = None) -> dict:
     """Validate a TTS request fully (voice, ranges, SSML) before anything is created or charged."""
     from synthesis.speech import frontend
+    from synthesis.speech import types as speech_types
     from synthesis.speech.types import SAMPLE_RATES, SpeechError
 
-    max_chars = max_chars or settings.TTS_MAX_TEXT_CHARS
+    max_chars = max_chars or speech_types.MAX_TEXT_CHARS
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
         raise InvalidParameter("must not be empty", field="text")
@@ -170,8 +173,10 @@ def clean_tts_request(account, body: dict, *, max_chars: int | None = None) -> d
         raise InvalidParameter(error.message, field="text") from None
     return {
         "text": text, "voice_asset_id": voice.voice_id, "voice_tier": voice.tier, "ssml": is_ssml,
-        "speed": _int_in(body, "speed", 100, 50, 200), "pitch": _int_in(body, "pitch", 100, 50, 200),
-        "volume": _int_in(body, "volume", 140, 90, 240), "audio_format": audio_format,
+        "speed": _int_in(body, "speed", speech_types.DEFAULT_SPEED, speech_types.SPEED_RANGE),
+        "pitch": _int_in(body, "pitch", speech_types.DEFAULT_PITCH, speech_types.PITCH_RANGE),
+        "volume": _int_in(body, "volume", speech_types.DEFAULT_VOLUME, speech_types.VOLUME_RANGE),
+        "audio_format": audio_format,
         "sample_rate": int(sample_rate), "need_timestamp": need_timestamp, "callback_url": callback_url or "",
         "characters": spoken_characters(text, is_ssml),
     }

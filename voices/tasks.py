@@ -1,5 +1,6 @@
 """Voice and TTS jobs: thin handlers that take ids, call the speech engine and write results back."""
 
+import contextlib
 import json
 import logging
 import shutil
@@ -13,9 +14,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from assets import uploads
 from assets.models import Asset, AssetFile
-from assets.tasks import local_copy
+from assets.tasks import local_copy, store_generated_file
 from metastudio.errors import ServiceError
 from metastudio.jobs import Job, JobFailure, JobKind, JobRun, register_kind
 from voices import actions, speech
@@ -59,13 +59,13 @@ def audit_voice_job(run: JobRun) -> dict:
     for position, recording in enumerate(recordings):
         run.progress(10 + 85 * position // max(1, len(recordings)), f"checking sentence {recording.index}")
         with local_copy(recording.audio.name) as path:
-            checked = actions._store_recording(job, recording.index, recording.text, Path(path), asr=asr)
+            checked = actions.recheck_recording(recording, Path(path), asr=asr)
         for problem in checked.problems:
             errors.append({"audio_name": f"{recording.index}.wav", "text_name": f"{recording.index}.txt",
                            "error_code": problem["code"], "error_message": problem["message"]})
     redo = sorted({int(error["audio_name"].split(".")[0]) for error in errors})
     summary = (f"{len(redo)} of {len(recordings)} recordings must be redone: sentences "
-               f"{actions._ranges(redo)}" if errors else f"{len(recordings)} recordings passed the checks")
+               f"{actions.sentence_ranges(redo)}" if errors else f"{len(recordings)} recordings passed the checks")
     actions.finish_system_audit(job.pk, errors, summary)
     return {"voice_job_id": str(job.pk), "errors": len(errors), "summary": summary}
 
@@ -140,34 +140,25 @@ def train_voice(run: JobRun) -> dict:
     def report(percent, stage):
         run.progress(5 + int(percent * 0.85), stage)
 
-    with tempfile.TemporaryDirectory(prefix="voice-train-") as folder:
+    with tempfile.TemporaryDirectory(prefix="voice-train-") as folder, contextlib.ExitStack() as copies:
         work = Path(folder)
-        pairs = []
-        for recording in recordings:
-            target = work / f"{recording.index:04d}.wav"
-            with recording.audio.open("rb") as source, open(target, "wb") as out:
-                shutil.copyfileobj(source, out, 1024 * 1024)
-            pairs.append((str(target), recording.text))
+        pairs = [(str(copies.enter_context(local_copy(recording.audio.name))), recording.text)
+                 for recording in recordings]
         run.progress(5, "preparing recordings")
         trained = clone.train(pairs, base_tts=clone.synth_base_tts(base_voice), language=job.language,
                               progress=report, base_voice_id=base_voice)
         model_path = work / "voice-model.npz"
         trained.save(str(model_path))
         run.progress(92, "making a sample")
-        converter = clone.load(model_path)
+        converter = trained.converter()
         sample = synth.synthesize(SAMPLE_TEXT.get(job.language, SAMPLE_TEXT["en"]), voice_id=base_voice,
                                   options=SynthesisOptions(sample_rate=24000), ssml=False, converter=converter)
         sample_path = work / "sample.wav"
         sample_path.write_bytes(encode(sample.pcm, sample.sample_rate, "wav"))
-        metrics = _jsonable_metrics(trained.metrics)
+        metrics = actions.jsonable(trained.metrics)
         asset = _create_voice_asset(job, base_voice, metrics, model_path, sample_path)
     run.meter(f"VOICE_TRAINING_{job.tier}", 1, "voice")
     return {"voice_job_id": str(job.pk), "voice_asset_id": str(asset.pk), "metrics": metrics}
-
-
-def _jsonable_metrics(metrics: dict) -> dict:
-    return json.loads(json.dumps(metrics, default=lambda value: float(value) if hasattr(value, "__float__")
-                                 else str(value)))
 
 
 @transaction.atomic
@@ -181,18 +172,9 @@ def _create_voice_asset(job: VoiceTrainingJob, base_voice: str, metrics: dict, m
                     "method": metrics.get("method", "WORLD parallel-data conversion"), "metrics": metrics,
                     "trained_at": timezone.now().isoformat()},
     )
-    total = 0
-    for category, path in ((AssetFile.Category.MAIN, model), (AssetFile.Category.SAMPLE, sample)):
-        size = path.stat().st_size
-        record = AssetFile.objects.create(asset=asset, account_id=job.account_id, category=category,
-                                          name=path.name, declared_size=size, state=AssetFile.State.CREATED,
-                                          received_bytes=size, generated=True, completed_at=timezone.now(),
-                                          file_type="npz" if category == AssetFile.Category.MAIN else "wav")
-        with open(path, "rb") as handle:
-            record.stored.name = default_storage.save(uploads.storage_name(record), handle)
-        record.save(update_fields=["stored"])
-        total += size
-    Asset.objects.filter(pk=asset.pk).update(size_bytes=total)
+    files = [store_generated_file(asset, AssetFile.Category.MAIN, model, file_type="npz"),
+             store_generated_file(asset, AssetFile.Category.SAMPLE, sample, file_type="wav")]
+    Asset.objects.filter(pk=asset.pk).update(size_bytes=sum(file.declared_size for file in files))
     actions.training_succeeded(job.pk, asset)
     return asset
 

@@ -232,12 +232,7 @@ class AuditionViewSet(TtsJobViewSet):
     kind = TTS_AUDITION
     path = "ttsc/audition"
     rate_limits = {"create": "tts.audition_create", "retrieve": "tts.audition_file", "audio": "tts.audition_file"}
-
-    @property
-    def max_chars(self):
-        from django.conf import settings
-
-        return settings.TTS_AUDITION_MAX_CHARS
+    max_chars = speech.AUDITION_MAX_CHARS
 
 
 class PhoneticSymbolView(ProjectApiView):
