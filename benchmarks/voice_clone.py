@@ -54,38 +54,8 @@ print(json.dumps(out))
 
 
 def read_with(voice_id: str, rate: int = RATE):
-    """base_tts for a preset voice: the project's synth, or the raw engines while its front end is unavailable."""
-
-    def read(text: str) -> tuple[np.ndarray, int]:
-        try:
-            from synthesis.speech.synth import synthesize
-            from synthesis.speech.types import SynthesisOptions
-
-            result = synthesize(text, voice_id=voice_id, options=SynthesisOptions(sample_rate=rate))
-            return result.pcm, result.sample_rate
-        except (AttributeError, ImportError):
-            return _read_raw(voice_id, text)
-
-    return read
-
-
-def _read_raw(voice_id: str, text: str) -> tuple[np.ndarray, int]:
-    from synthesis.speech import catalog
-
-    voice = catalog.get_voice(voice_id)
-    if voice.engine == "piper":
-        from piper import PiperVoice
-
-        piper_voice = _PIPER.setdefault(voice.engine_voice, PiperVoice.load(voice.engine_voice))
-        chunks = list(piper_voice.synthesize(text))
-        return np.concatenate([chunk.audio_int16_array for chunk in chunks]), chunks[0].sample_rate
-    from synthesis.speech.engines.espeak import synthesize_raw
-
-    pcm, rate, _, _ = synthesize_raw(text, voice.engine_voice)
-    return pcm, rate
-
-
-_PIPER: dict = {}
+    """base_tts for a preset voice: the project's synth, as training uses it."""
+    return clone.synth_base_tts(voice_id, rate)
 
 
 def cut_sentences(path: Path, language: str) -> list[tuple[np.ndarray, str]]:

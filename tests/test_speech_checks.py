@@ -6,26 +6,15 @@ import numpy as np
 import pytest
 import soundfile
 
-from synthesis.speech import asr, checks, longform, prompts
+from synthesis.speech import asr, checks, clone, longform, prompts
 
 EN_TEXT = "The quick brown fox jumps over the lazy dog near the riverbank."
 ZH_TEXT = "今天天气很好，我们一起去公园散散步吧。"
 
 
 def read(text: str, voice_id: str) -> tuple[np.ndarray, int]:
-    """Speech from the project's TTS (the raw espeak engine while the text front end is unavailable)."""
-    try:
-        from synthesis.speech.synth import synthesize
-        from synthesis.speech.types import SynthesisOptions
-
-        result = synthesize(text, voice_id=voice_id, options=SynthesisOptions(sample_rate=16000))
-        return result.pcm, result.sample_rate
-    except (AttributeError, ImportError):
-        from synthesis.speech import catalog
-        from synthesis.speech.engines.espeak import synthesize_raw
-
-        pcm, rate, _, _ = synthesize_raw(text, catalog.get_voice(voice_id).engine_voice)
-        return pcm, rate
+    """Speech from the project's TTS."""
+    return clone.synth_base_tts(voice_id)(text)
 
 
 def as_recording(pcm: np.ndarray, rate: int, *, noise_dbfs: float = -70.0, seed: int = 0) -> np.ndarray:

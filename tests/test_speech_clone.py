@@ -13,23 +13,8 @@ TEST_TEXT = "A gentle breeze carried the smell of fresh bread through the open k
 
 
 def reader(voice_id: str):
-    """A base_tts-style reader (the raw espeak engine while the text front end is unavailable)."""
-
-    def read(text: str) -> tuple[np.ndarray, int]:
-        try:
-            from synthesis.speech.synth import synthesize
-            from synthesis.speech.types import SynthesisOptions
-
-            result = synthesize(text, voice_id=voice_id, options=SynthesisOptions(sample_rate=RATE))
-            return result.pcm, result.sample_rate
-        except (AttributeError, ImportError):
-            from synthesis.speech import catalog
-            from synthesis.speech.engines.espeak import synthesize_raw
-
-            pcm, rate, _, _ = synthesize_raw(text, catalog.get_voice(voice_id).engine_voice)
-            return pcm, rate
-
-    return read
+    """A base_tts-style reader of a preset voice (what training uses)."""
+    return clone.synth_base_tts(voice_id, RATE)
 
 
 def envelope_distance(pcm: np.ndarray, rate: int, reference: np.ndarray, reference_rate: int) -> float:
