@@ -1,0 +1,479 @@
+"""The renderer: a mouth-shape track in, photoreal frames out.
+
+Every output frame is a frame of the person's idle loop (or of an inserted action) whose lower face is
+replaced by an atlas crop of the person's own mouth in the wanted shape. The crop is chosen for the shape and
+the head pose, preferring the next frame of the same source run so the mouth moves like the real one
+(Viterbi over the best candidates in batch, a greedy choice with the same costs when streaming); it is
+warped onto the base frame by the similarity transform of points that do not move in speech, colour-matched
+on the border band and blended through a feathered mask, so no box or seam shows."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from synthesis.media import _tools
+
+from .model import AvatarModel, Segment, load_model
+
+SHAPE_WEIGHTS = np.array([3.0, 1.0, 1.0, 1.0])
+POSE_WEIGHT = 0.02  # per degree squared
+JUMP_COST = 0.6
+HOLD_COST = 0.15
+CANDIDATES = 24
+ACTION_FADE_FRAMES = 6
+Background = tuple[int, int, int] | np.ndarray | None
+
+
+@dataclass(frozen=True)
+class ActionCue:
+    name: str
+    at_s: float
+
+
+# --- reading segment videos --------------------------------------------------------------------------------
+
+
+class SegmentReader:
+    """Frames and mattes of one model segment, decoded by ffmpeg processes (looping forever when asked)."""
+
+    def __init__(self, model: AvatarModel, seg: Segment, *, loop: bool):
+        self.seg, self.loop = seg, loop
+        self.size = (model.width, model.height)
+        self._video = self._open(model.video_path(seg.video), gray=False)
+        self._alpha = self._open(model.video_path(seg.alpha), gray=True)
+        self.index = 0
+
+    def _open(self, path: Path, *, gray: bool) -> subprocess.Popen:
+        looping = ["-stream_loop", "-1"] if self.loop else []
+        argv = [_tools.tool_path("ffmpeg"), "-nostdin", "-v", "error", *looping, "-i", os.fspath(path),
+                "-f", "rawvideo", "-pix_fmt", "gray" if gray else "bgr24", "-"]
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+
+    def read(self) -> tuple[np.ndarray, np.ndarray, int] | None:
+        """(frame, matte, index within the segment), or None at the end of a non-looping segment."""
+        w, h = self.size
+        buf = self._video.stdout.read(w * h * 3)
+        abuf = self._alpha.stdout.read(w * h)
+        if len(buf) < w * h * 3 or len(abuf) < w * h:
+            return None
+        index = self.index % self.seg.frames
+        self.index += 1
+        frame = np.frombuffer(buf, np.uint8).reshape(h, w, 3).copy()
+        alpha = np.frombuffer(abuf, np.uint8).reshape(h, w).copy()
+        return frame, alpha, index
+
+    def close(self) -> None:
+        for proc in (self._video, self._alpha):
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+
+
+# --- choosing atlas entries --------------------------------------------------------------------------------
+
+
+class EntryChooser:
+    def __init__(self, model: AvatarModel):
+        atlas = model.atlas
+        self.shapes = atlas.shapes.astype(np.float64)
+        spread = self.shapes.std(axis=0) + 1e-6
+        self.scale = SHAPE_WEIGHTS / spread
+        self.pose = atlas.pose.astype(np.float64)
+        self.source = atlas.source_frame.astype(np.int64)
+        self.scaled = self.shapes * self.scale
+        successor = {int(s): k for k, s in enumerate(self.source)}
+        # The entry that follows each entry in its source run (frames may be subsampled: allow a gap of 2).
+        self.next_entry = np.array([successor.get(int(s) + 1, successor.get(int(s) + 2, -1)) for s in self.source])
+
+    def unit_costs(self, target: np.ndarray, pose: np.ndarray) -> np.ndarray:
+        d = ((self.scaled - target * self.scale) ** 2).sum(axis=1)
+        return d + POSE_WEIGHT * ((self.pose - pose) ** 2).sum(axis=1)
+
+    def transition(self, prev: np.ndarray, cur: np.ndarray) -> np.ndarray:
+        """(len(prev), len(cur)) costs of going from entry prev[i] to cur[j]."""
+        jump = JUMP_COST + 0.3 * ((self.scaled[prev][:, None, :] - self.scaled[cur][None, :, :]) ** 2).sum(axis=2)
+        follows = self.next_entry[prev][:, None] == cur[None, :]
+        holds = prev[:, None] == cur[None, :]
+        return np.where(follows, 0.0, np.where(holds, HOLD_COST, jump))
+
+    def viterbi(self, track: np.ndarray, poses: np.ndarray) -> np.ndarray:
+        if not len(track):
+            return np.zeros(0, np.int64)
+        m = min(CANDIDATES, len(self.shapes))
+        cands, costs = [], []
+        for t in range(len(track)):
+            unit = self.unit_costs(track[t], poses[t])
+            idx = np.argpartition(unit, m - 1)[:m]
+            cands.append(idx)
+            costs.append(unit[idx])
+        total = costs[0].copy()
+        back = []
+        for t in range(1, len(track)):
+            step = total[:, None] + self.transition(cands[t - 1], cands[t])
+            best = step.argmin(axis=0)
+            back.append(best)
+            total = step[best, np.arange(len(best))] + costs[t]
+        path = [int(total.argmin())]
+        for t in range(len(track) - 1, 0, -1):
+            path.append(int(back[t - 1][path[-1]]))
+        path.reverse()
+        return np.array([cands[t][k] for t, k in enumerate(path)], np.int64)
+
+    def greedy(self, target: np.ndarray, pose: np.ndarray, prev: int | None) -> int:
+        unit = self.unit_costs(target, pose)
+        if prev is None:
+            return int(unit.argmin())
+        all_idx = np.arange(len(unit))
+        return int((unit + self.transition(np.array([prev]), all_idx)[0]).argmin())
+
+
+# --- compositing -----------------------------------------------------------------------------------------
+
+
+class Compositor:
+    """Puts atlas entry k onto frame i of a segment."""
+
+    def __init__(self, model: AvatarModel):
+        self.model = model
+        self.iod = model.interocular
+        self.crop_w, self.crop_h = model.crop_size
+        self.feather = max(2, int(round(0.07 * self.iod)))
+
+    def region_mask(self, lower_face: np.ndarray) -> np.ndarray:
+        """The lower face (cheeks beside the mouth, lips, chin) extended under the chin, in crop coordinates."""
+        import cv2
+
+        pts = lower_face.astype(np.float32)
+        low = pts[:, 1] > np.percentile(pts[:, 1], 70)
+        below = pts[low] + np.array([0.0, 0.3 * self.iod], np.float32)
+        hull = cv2.convexHull(np.concatenate([pts, below]).astype(np.int32))
+        mask = np.zeros((self.crop_h, self.crop_w), np.uint8)
+        cv2.fillConvexPoly(mask, hull, 255)
+        return mask
+
+    def blend_mask(self, entry_face: np.ndarray, base_face: np.ndarray) -> np.ndarray:
+        import cv2
+
+        mask = cv2.bitwise_or(self.region_mask(entry_face), self.region_mask(base_face))
+        f = self.feather
+        mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * f + 1, 2 * f + 1)))
+        return cv2.GaussianBlur(mask, (0, 0), f * 0.6)
+
+    def apply(self, frame: np.ndarray, alpha: np.ndarray | None, seg: Segment, index: int, entry: int) -> None:
+        """Blend entry `entry` into `frame` (and its matte) in place."""
+        import cv2
+
+        atlas = self.model.atlas
+        to_crop = seg.to_canonical[index].astype(np.float64)
+        to_frame = cv2.invertAffineTransform(to_crop)
+        corners = np.array([[0, 0], [self.crop_w, 0], [0, self.crop_h], [self.crop_w, self.crop_h]], np.float64)
+        mapped = corners @ to_frame[:, :2].T + to_frame[:, 2]
+        h, w = frame.shape[:2]
+        x0, y0 = np.floor(mapped.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(mapped.max(axis=0)).astype(int)
+        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            return
+        shift = to_frame.copy()
+        shift[:, 2] -= (x0, y0)
+        size = (x1 - x0, y1 - y0)
+        mask = self.blend_mask(atlas.lower_face[entry], seg.lower_face[index])
+        patch = cv2.warpAffine(atlas.crops[entry], shift, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        weight = cv2.warpAffine(mask, shift, size, flags=cv2.INTER_LINEAR, borderValue=0)
+        roi = frame[y0:y1, x0:x1]
+        patch = _match_colour(patch, roi, weight)
+        wf = weight.astype(np.float32) * (1.0 / 255.0)
+        frame[y0:y1, x0:x1] = cv2.blendLinear(patch, roi, wf, 1.0 - wf)
+        if alpha is not None:
+            a_patch = cv2.warpAffine(atlas.alphas[entry], shift, size, flags=cv2.INTER_LINEAR,
+                                     borderMode=cv2.BORDER_REPLICATE)
+            a_roi = alpha[y0:y1, x0:x1]
+            alpha[y0:y1, x0:x1] = cv2.blendLinear(a_patch, a_roi, wf, 1.0 - wf)
+
+
+def _match_colour(patch: np.ndarray, roi: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Scale the patch's channels so its feather band has the base frame's mean colour (exposure drift)."""
+    import cv2
+
+    band = cv2.inRange(weight, 40, 215)
+    if cv2.countNonZero(band) < 20:
+        return patch
+    want = np.array(cv2.mean(roi, band)[:3])
+    have = np.array(cv2.mean(patch, band)[:3]) + 1e-3
+    gains = np.clip(want / have, 0.8, 1.25)
+    if np.abs(gains - 1).max() < 0.01:
+        return patch
+    return cv2.transform(patch, np.diag(gains))
+
+
+def composite(frame: np.ndarray, alpha: np.ndarray, background: Background) -> np.ndarray:
+    """The person over a colour or an image (already at the frame's size)."""
+    import cv2
+
+    if isinstance(background, np.ndarray):
+        bg = background
+    else:
+        bg = np.empty_like(frame)
+        bg[:] = background
+    a = cv2.merge([alpha, alpha, alpha])
+    fg = cv2.multiply(frame, a, scale=1 / 255.0)
+    back = cv2.multiply(bg, cv2.bitwise_not(a), scale=1 / 255.0)
+    return cv2.add(fg, back)
+
+
+def prepare_background(background, size: tuple[int, int]) -> Background:
+    import cv2
+
+    if background is None or isinstance(background, tuple):
+        return background
+    image = np.asarray(background)
+    if image.shape[:2] != (size[1], size[0]):
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(image[:, :, :3])
+
+
+# --- the renderer ----------------------------------------------------------------------------------------
+
+
+class Renderer:
+    """Frames for a mouth-shape track. Use as a context manager (it owns the model's temporary files when it
+    loaded the model itself)."""
+
+    def __init__(self, model: AvatarModel | os.PathLike | str):
+        self._owns = not isinstance(model, AvatarModel)
+        self.model = load_model(model) if self._owns else model
+        self.chooser = EntryChooser(self.model)
+        self.compositor = Compositor(self.model)
+
+    def close(self) -> None:
+        if self._owns:
+            self.model.close()
+
+    def __enter__(self) -> Renderer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def fps(self) -> int:
+        return self.model.fps
+
+    def mouth_model(self):
+        from .lipsync import MouthModel
+
+        return MouthModel.load(self.model.mouth_model_path)
+
+    def render(
+        self,
+        track: np.ndarray,
+        *,
+        background=None,
+        rgba: bool = False,
+        size: tuple[int, int] | None = None,
+        actions: Sequence[ActionCue] = (),
+    ) -> Iterator[np.ndarray]:
+        """One BGR (or BGRA with `rgba`) frame per row of `track`, at the model's frame rate."""
+        plan = self._plan(len(track), actions)
+        poses = np.array([seg.pose[i] if i >= 0 else self.model.base.pose[0] for seg, i, _ in plan])
+        entries = self.chooser.viterbi(np.asarray(track, np.float64), poses)
+        yield from self._frames(plan, entries, background=background, rgba=rgba, size=size)
+
+    def _plan(self, n: int, actions: Sequence[ActionCue]) -> list[tuple[Segment, int, float]]:
+        """(segment, frame index, fade weight of the idle frame under it) for each output frame."""
+        base = self.model.base
+        plan: list[tuple[Segment, int, float]] = []
+        cues = sorted(actions, key=lambda c: c.at_s)
+        for cue in cues:
+            if cue.name not in self.model.actions:
+                raise KeyError(f"this avatar has no action named {cue.name!r}")
+        loop_pos = 0
+        t = 0
+        fade = ACTION_FADE_FRAMES
+        while t < n:
+            cue = cues[0] if cues else None
+            if cue is not None and t >= int(round(cue.at_s * self.fps)):
+                cues.pop(0)
+                seg = self.model.actions[cue.name]
+                for k in range(seg.frames):
+                    if t >= n:
+                        break
+                    under = max(0.0, 1 - (k + 1) / (fade + 1)) if k < fade else 0.0
+                    if seg.frames - k <= fade:
+                        under = max(under, (fade + 1 - (seg.frames - k)) / (fade + 1))
+                    plan.append((seg, k, under))
+                    t += 1
+                continue
+            plan.append((base, loop_pos % base.frames, 0.0))
+            loop_pos += 1
+            t += 1
+        return plan
+
+    def _frames(self, plan, entries, *, background, rgba, size) -> Iterator[np.ndarray]:
+        import cv2
+
+        model = self.model
+        bg = prepare_background(background, (model.width, model.height))
+        base_reader = SegmentReader(model, model.base, loop=True)
+        action_reader: SegmentReader | None = None
+        try:
+            for (seg, index, under), entry in zip(plan, entries):
+                if seg is model.base:
+                    frame, alpha, index = base_reader.read()
+                else:
+                    if action_reader is None or action_reader.seg is not seg or index == 0:
+                        if action_reader is not None:
+                            action_reader.close()
+                        action_reader = SegmentReader(model, seg, loop=False)
+                    got = action_reader.read()
+                    if got is None:
+                        continue
+                    frame, alpha, index = got
+                    if under > 0:
+                        idle, idle_alpha, _ = base_reader.read()
+                        frame = cv2.addWeighted(frame, 1 - under, idle, under, 0)
+                        alpha = cv2.addWeighted(alpha, 1 - under, idle_alpha, under, 0)
+                self.compositor.apply(frame, alpha, seg, index, int(entry))
+                yield _finish(frame, alpha, bg, rgba, size)
+        finally:
+            base_reader.close()
+            if action_reader is not None:
+                action_reader.close()
+
+
+def _finish(frame, alpha, bg, rgba: bool, size) -> np.ndarray:
+    import cv2
+
+    if rgba:
+        out = cv2.merge([*cv2.split(frame), alpha])
+    elif bg is not None:
+        out = composite(frame, alpha, bg)
+    else:
+        out = frame
+    if size and (out.shape[1], out.shape[0]) != tuple(size):
+        out = cv2.resize(out, tuple(size), interpolation=cv2.INTER_AREA)
+    return out
+
+
+class StreamRenderer:
+    """Frames produced as audio arrives: push PCM (float32 at the mouth model's rate), get the frames whose
+    audio is complete (after the mouth model's small look-ahead); flush() at the end of the utterance."""
+
+    def __init__(self, renderer: Renderer, *, background=None, rgba: bool = False, size=None):
+        from .lipsync import StreamingMouth
+
+        self.renderer = renderer
+        self.mouth = StreamingMouth(renderer.mouth_model(), renderer.fps)
+        self.sample_rate = self.mouth.model.sample_rate
+        self._bg = prepare_background(background, (renderer.model.width, renderer.model.height))
+        self._rgba, self._size = rgba, size
+        self._reader = SegmentReader(renderer.model, renderer.model.base, loop=True)
+        self._prev: int | None = None
+
+    def push(self, pcm: np.ndarray) -> list[np.ndarray]:
+        return self._render(self.mouth.push(pcm))
+
+    def flush(self) -> list[np.ndarray]:
+        return self._render(self.mouth.flush())
+
+    def idle(self, count: int = 1) -> list[np.ndarray]:
+        """Frames with the mouth at rest (between utterances)."""
+        rest = np.percentile(self.renderer.chooser.shapes, 10, axis=0)
+        return self._render(np.tile(rest, (count, 1)))
+
+    def _render(self, rows: np.ndarray) -> list[np.ndarray]:
+        frames = []
+        seg = self.renderer.model.base
+        for row in rows:
+            frame, alpha, index = self._reader.read()
+            entry = self.renderer.chooser.greedy(np.asarray(row, np.float64), seg.pose[index], self._prev)
+            self._prev = entry
+            self.renderer.compositor.apply(frame, alpha, seg, index, entry)
+            frames.append(_finish(frame, alpha, self._bg, self._rgba, self._size))
+        return frames
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+# --- whole clips -------------------------------------------------------------------------------------------
+
+
+def speech_for_clip(work: Path, *, text=None, voice_id=None, audio_path=None, converter=None):
+    """(pcm float32 16 kHz, wav path, phoneme timings or None) for a text (through the speech engine) or an
+    audio file."""
+    from synthesis.media.derive import extract_mono_wav
+    from synthesis.speech.audio import encode, read_wav, resample
+
+    wav = work / "speech.wav"
+    phonemes = None
+    if text is not None:
+        from synthesis.speech.synth import synthesize
+
+        result = synthesize(text, voice_id=voice_id, converter=converter)
+        wav.write_bytes(encode(result.pcm, result.sample_rate, "wav"))
+        phonemes = result.phonemes
+        pcm, rate = result.pcm, result.sample_rate
+    elif audio_path is not None:
+        extract_mono_wav(audio_path, wav)
+        pcm, rate = read_wav(wav)
+    else:
+        raise ValueError("give a text or an audio file")
+    pcm16k = resample(pcm, rate, 16000) if rate != 16000 else pcm
+    return pcm16k.astype(np.float32) / 32768.0 if pcm16k.dtype == np.int16 else pcm16k, wav, phonemes
+
+
+def render_clip(
+    model_path: os.PathLike | str,
+    out_path: os.PathLike | str,
+    *,
+    text: str | None = None,
+    voice_id: str | None = None,
+    audio_path: os.PathLike | str | None = None,
+    converter=None,
+    fps: int | None = None,
+    background=None,
+    size: tuple[int, int] | None = None,
+    actions: Sequence[ActionCue] = (),
+    progress: Callable[[int, str], None] | None = None,
+) -> Path:
+    """An MP4 of the avatar speaking `text` (with `voice_id`) or the speech in `audio_path`."""
+    import tempfile
+
+    from synthesis.face.video_io import VideoWriter
+
+    out = Path(out_path)
+    with tempfile.TemporaryDirectory(prefix="clip-") as tmp, Renderer(model_path) as renderer:
+        if progress:
+            progress(5, "preparing the speech")
+        pcm, wav, _phonemes = speech_for_clip(Path(tmp), text=text, voice_id=voice_id, audio_path=audio_path,
+                                              converter=converter)
+        rate = renderer.fps
+        track = renderer.mouth_model().predict(pcm, 16000, rate)
+        frame_size = size or (renderer.model.width, renderer.model.height)
+        total = max(1, len(track))
+        with VideoWriter(out, size=frame_size, fps=rate, audio=wav) as writer:
+            for i, frame in enumerate(renderer.render(track, background=background, size=size, actions=actions)):
+                writer.write(frame)
+                if progress and i % 25 == 0:
+                    progress(10 + int(85 * i / total), "rendering")
+        if fps and fps != rate:
+            _retime(out, fps)
+    if progress:
+        progress(100, "done")
+    return out
+
+
+def _retime(path: Path, fps: int) -> None:
+    tmp = path.with_name(path.stem + f".{fps}fps.mp4")
+    _tools.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", path, "-vf", f"fps={fps}", "-c:v", "libx264",
+                "-preset", "veryfast", "-crf", "18", "-c:a", "copy", "-movflags", "+faststart", tmp],
+               timeout=600, what="ffmpeg frame-rate conversion")
+    tmp.replace(path)
