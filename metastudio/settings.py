@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "billing",
     "assets",
     "voices",
+    "avatars",
     "console",
 ]
 

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from assets.api.views import receive_upload
+from avatars.api.views import receive_upload as receive_avatar_upload
 from metastudio.api.errors import api_not_found
 from tenancy.api.views import AuthTokenView
 
@@ -10,6 +11,7 @@ api_v1 = [
     path("", include("tenancy.api.urls")),
     path("", include("assets.api.urls")),
     path("", include("voices.api.urls")),
+    path("", include("avatars.api.urls")),
 ]
 
 urlpatterns = [
@@ -20,6 +22,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", authentication_classes=[],
                                                      permission_classes=[]), name="api-docs"),
     path("uploads/<str:file_id>", receive_upload, name="asset-upload"),
+    path("avatar-uploads/<str:upload_id>", receive_avatar_upload, name="avatar-upload"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("console.urls")),

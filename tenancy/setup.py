@@ -7,9 +7,10 @@ from django.contrib.auth.models import Group, Permission
 BACK_OFFICE_GROUPS = {
     # Auditors read the audit log and jobs in the admin and export the log.
     "auditor": ["tenancy.view_auditlog", "tenancy.export_auditlog", "metastudio.view_job"],
-    # Reviewers look at tenants' material: flagged assets, voice training material (approve / reject).
+    # Reviewers look at tenants' material: flagged assets, voice and avatar training material (approve / reject).
     "reviewer": ["tenancy.view_account", "tenancy.view_user", "metastudio.view_job", "assets.view_asset",
-                 "assets.change_asset", "voices.view_voicetrainingjob", "voices.change_voicetrainingjob"],
+                 "assets.change_asset", "voices.view_voicetrainingjob", "voices.change_voicetrainingjob",
+                 "avatars.view_avatartrainingjob", "avatars.change_avatartrainingjob", "avatars.view_avatarupload"],
 }
 SCHEDULES = {
     "metastudio.jobs.reap": ("job reaper", 1),

@@ -59,7 +59,8 @@ def test_back_office_groups_exist_after_migrate(db):
         "tenancy.view_auditlog", "tenancy.export_auditlog", "metastudio.view_job"}
     assert codes(Group.objects.get(name="reviewer")) == {
         "tenancy.view_account", "tenancy.view_user", "metastudio.view_job", "assets.view_asset",
-        "assets.change_asset", "voices.view_voicetrainingjob", "voices.change_voicetrainingjob"}
+        "assets.change_asset", "voices.view_voicetrainingjob", "voices.change_voicetrainingjob",
+        "avatars.view_avatartrainingjob", "avatars.change_avatartrainingjob", "avatars.view_avatarupload"}
     assert set(BACK_OFFICE_GROUPS) == {"auditor", "reviewer"}
 
 

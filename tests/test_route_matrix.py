@@ -21,6 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 
 from assets import actions as asset_actions
+from avatars import actions as avatar_actions
 from metastudio import jobs
 from metastudio.api.auth import SignatureAuthentication, TokenAuthentication
 from metastudio.api.permissions import IamActionPermission
@@ -73,6 +74,8 @@ OBJECT_IDS = {
     "reading_id": lambda t: str(voice_actions.set_reading(Actor.system(t.account), t.account, source="AI",
                                                           target="A I").pk),
     "vocab_group_id": lambda t: str(voice_actions.create_group(Actor.system(t.account), t.account, "matrix").pk),
+    "avatar_job_id": lambda t: str(avatar_actions.create_training_job(
+        Actor.system(t.account), t.account, name="matrix-avatar", project=t.project).pk),
     "file_id": lambda t: str(asset_actions.create_file(
         Actor.system(t.account), t.account, asset_id=_matrix_asset(t, "matrix-file-asset").pk,
         file_name="matrix.png", file_size=1024, base_url="http://testserver/")[0].pk),

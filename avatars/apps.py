@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AvatarsConfig(AppConfig):
+    name = "avatars"
+    verbose_name = "Avatar production"
+
+    def ready(self):
+        from avatars import tasks  # noqa: F401  (registers the avatar job kinds)
