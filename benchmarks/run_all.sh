@@ -16,7 +16,8 @@ if [ "${1:-}" = "--quick" ]; then
         "benchmarks/asset_list.py --assets 2000 --iterations 50"
         "benchmarks/tts_speed.py"
         "benchmarks/tts_first_chunk.py --rounds 5"
-        "benchmarks/voice_training_time.py")
+        "benchmarks/voice_training_time.py"
+        "benchmarks/avatar_lipsync.py --track-only")
 else
   RUNS=("benchmarks/api_overhead.py --http"
         "benchmarks/rate_limit_accuracy.py"
@@ -26,7 +27,8 @@ else
         "benchmarks/tts_first_chunk.py"
         "benchmarks/tts_intelligibility.py"
         "benchmarks/voice_training_time.py"
-        "benchmarks/voice_clone.py")
+        "benchmarks/voice_clone.py"
+        "benchmarks/avatar_lipsync.py")
   if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then
     RUNS+=("benchmarks/rate_limit_accuracy.py --redis")
   fi

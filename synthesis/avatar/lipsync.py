@@ -34,8 +34,8 @@ CONTEXT_ROWS = 50
 HOP_ROWS = 5
 LOOKAHEAD_ROWS = 4
 # Feature rows around a video frame fed to the ridge map (mouth leads the sound a little: look ahead too).
-ROW_OFFSETS = (-10, -6, -3, -1, 0, 1, 3)
-PCA_DIMS = 24
+ROW_OFFSETS = (-8, -4, 0, 2, 4)
+PCA_DIMS = 32
 LAMBDAS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 QUANTILES = 101
 MIN_TRAIN_FRAMES = 25
