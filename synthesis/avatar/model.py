@@ -125,7 +125,7 @@ def save_model(model: AvatarModel, path: os.PathLike | str, *, media_dir: Path, 
         for seg in [model.base, *model.actions.values()]:
             zf.write(media_dir / seg.video, seg.video)
             zf.write(media_dir / seg.alpha, seg.alpha)
-        for i, (crop, alpha) in enumerate(zip(atlas.crops, atlas.alphas)):
+        for i, (crop, alpha) in enumerate(zip(atlas.crops, atlas.alphas, strict=True)):
             zf.writestr(f"atlas/{i}.jpg", cv2.imencode(".jpg", crop, jpeg)[1].tobytes())
             zf.writestr(f"atlas/{i}.png", cv2.imencode(".png", alpha)[1].tobytes())
     tmp.replace(path)

@@ -226,9 +226,10 @@ def _choose_loop(points, found, shapes, pose, fps, geometry) -> tuple[int, int, 
         ends = starts + length
         if np.any(ends > n):
             continue
-        span = lambda c: (c[ends] - c[starts - fade]) / (length + fade)  # noqa: E731
+        motion_rate, open_rate, lost_rate = ((c[ends] - c[starts - fade]) / (length + fade)
+                                             for c in (c_motion, c_open, c_lost))
         closure = np.linalg.norm(stable[np.minimum(ends, n - 1)] - stable[starts], axis=1) / iod
-        cost = 4.0 * closure + 2.0 * span(c_motion) * fps + 0.5 * span(c_open) + 50.0 * span(c_lost) - 0.02 * length / fps
+        cost = 4.0 * closure + 2.0 * motion_rate * fps + 0.5 * open_rate + 50.0 * lost_rate - 0.02 * length / fps
         i = int(np.argmin(cost))
         if cost[i] < best_cost:
             best_cost, best = cost[i], (int(starts[i]), int(ends[i]), fade)
@@ -295,8 +296,10 @@ def _build(path, work, size, fps, points, geometry, loop, marks, atlas_idx, shap
             alpha = matter.alpha(frame)
             if i in atlas_set:
                 k = atlas_set[i]
-                crops[k] = cv2.warpAffine(frame, to_crop[i], crop, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-                alphas[k] = cv2.warpAffine(alpha, to_crop[i], crop, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                crops[k] = cv2.warpAffine(frame, to_crop[i], crop, flags=cv2.INTER_LINEAR,
+                                          borderMode=cv2.BORDER_REPLICATE)
+                alphas[k] = cv2.warpAffine(alpha, to_crop[i], crop, flags=cv2.INTER_LINEAR,
+                                           borderMode=cv2.BORDER_REPLICATE)
             if start <= i < end:
                 loop_frames[i], loop_alpha[i] = frame, alpha
             if i in fade_src:
@@ -359,10 +362,10 @@ def _write_segment(media, stem, name, size, fps, frames, alphas, index, to_crop,
 
 def _encode_segment(media, stem, name, size, fps, frames, alphas, transforms, lower, pose, start_s) -> Segment:
     video, alpha = f"{stem}.mp4", f"{stem}_alpha.mp4"
-    with VideoWriter(media / video, size=size, fps=fps, crf=16, preset="veryfast") as out:
+    with VideoWriter(media / video, size=size, fps=fps, crf=16, preset="veryfast", fast_decode=True) as out:
         for frame in frames:
             out.write(frame)
-    with VideoWriter(media / alpha, size=size, fps=fps, crf=12, preset="veryfast", gray=True) as out:
+    with VideoWriter(media / alpha, size=size, fps=fps, crf=12, preset="veryfast", gray=True, fast_decode=True) as out:
         for a in alphas:
             out.write(a)
     return Segment(name=name, video=video, alpha=alpha, frames=len(frames),

@@ -159,7 +159,8 @@ def mouth_shape(points: np.ndarray) -> np.ndarray:
 
 def eye_openness(points: np.ndarray) -> np.ndarray:
     """Mean eyelid gap / eye width over both eyes (drops sharply in a blink)."""
-    values = [_dist(points, up, down) / _dist(points, a, b) for (up, down), (a, b) in zip(EYE_LIDS, EYE_CORNERS)]
+    pairs = zip(EYE_LIDS, EYE_CORNERS, strict=True)
+    values = [_dist(points, up, down) / _dist(points, a, b) for (up, down), (a, b) in pairs]
     return (values[0] + values[1]) / 2
 
 

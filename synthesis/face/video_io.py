@@ -109,8 +109,10 @@ class VideoWriter:
         crf: int = 20,
         preset: str = "veryfast",
         gray: bool = False,
+        fast_decode: bool = False,
     ):
         self.path = Path(path)
+        tune = ["-tune", "fastdecode"] if fast_decode else []
         self.size = size
         audio_in = ["-i", os.fspath(audio)] if audio else []
         audio_out = ["-map", "0:v", "-map", "1:a", "-c:a", "aac", "-b:a", "128k", "-shortest"] if audio else []
@@ -118,7 +120,7 @@ class VideoWriter:
             _tools.tool_path("ffmpeg"), "-nostdin", "-v", "error", "-y",
             "-f", "rawvideo", "-pix_fmt", "gray" if gray else "bgr24", "-s", f"{size[0]}x{size[1]}",
             "-r", f"{fps:g}", "-i", "-", *audio_in, *audio_out,
-            "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
+            "-c:v", "libx264", "-preset", preset, *tune, "-crf", str(crf), "-pix_fmt", "yuv420p",
             "-movflags", "+faststart", os.fspath(self.path),
         ]  # fmt: skip
         self._proc: subprocess.Popen | None = None
