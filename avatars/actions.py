@@ -311,9 +311,7 @@ def upload_file(actor: Actor, job: AvatarTrainingJob, slot: str, path: Path, fil
             job.save()
         upload = AvatarUpload.objects.create(job=job, account=job.account, slot=slot, file_name=file_name[:256],
                                              generation=job.video_generation)
-    with open(path, "rb") as source:
-        size = uploads.write(upload, source, None, None)
-    accepted = _arrived(upload, size, actor)
+    accepted = _arrived(upload, uploads.put_file(upload, path), actor)
     job.refresh_from_db()
     if accepted.state != AvatarUpload.State.UPLOADED:
         raise InvalidParameter(accepted.reason, field=uploads.FIELDS[slot])
@@ -662,7 +660,7 @@ def delete_job(actor: Actor, job: AvatarTrainingJob) -> None:
             raise StateConflict(f"a {job.state} job cannot be deleted now; wait for the check or training to end",
                                 field="job_id")
         names = [getattr(job, uploads.FIELDS[slot]).name for slot in Slot.values]
-        pending = list(job.uploads.exclude(state=AvatarUpload.State.UPLOADED))
+        pending = list(job.uploads.all())  # part files of unfinished uploads and of parts not joined yet
         _audit(actor, "delete", job, name=job.name)
         job.delete()
 

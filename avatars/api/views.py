@@ -31,6 +31,11 @@ def _time(value: str, field: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _or(value, default):
+    """An optional field sent as null means its default."""
+    return default if value is None else value
+
+
 def _root(request) -> str:
     return request.build_absolute_uri("/")
 
@@ -59,8 +64,8 @@ class AvatarTrainingJobViewSet(TenantViewSet):
         job = actions.create_training_job(
             self.actor(), self.account, name=body.get("name"), contact=body.get("contact", ""),
             batch_name=body.get("batch_name", ""), tags=body.get("tags"),
-            is_background_replacement=body.get("is_background_replacement", False),
-            video_multipart_count=body.get("video_multipart_count", 1),
+            is_background_replacement=_or(body.get("is_background_replacement"), False),
+            video_multipart_count=_or(body.get("video_multipart_count"), 1),
             model_version=body.get("model_version") or "V3", project=self.project)
         urls = actions.issue_upload_urls(job, _root(request))
         return Response({"job_id": str(job.pk), "state": job.state, **urls}, status=201)
