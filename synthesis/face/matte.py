@@ -158,7 +158,8 @@ class Matter:
         radius = max(2, round(max(rw, rh) / 80))
         refined = cv2.ximgproc.guidedFilter(guide, coarse, radius, 1e-3)
         # Sharpen the soft probability into a matte with a narrow transition, then smooth over time.
-        refined = np.clip((refined - 0.5) * 3.0 + 0.5, 0.0, 1.0)
+        # (the guided filter gives NaN on a perfectly flat guide, e.g. a black frame: treat it as background)
+        refined = np.clip(np.nan_to_num((refined - 0.5) * 3.0 + 0.5, nan=0.0), 0.0, 1.0)
         if self._previous is not None and self._previous.shape == refined.shape:
             refined = (1 - TEMPORAL) * refined + TEMPORAL * self._previous
         self._previous = refined
