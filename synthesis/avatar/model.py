@@ -3,7 +3,7 @@
     manifest.json    sizes, fps, crop geometry, actions, the model card
     arrays.npz       per base/action frame: stable landmarks -> canonical transforms, mouth landmarks, pose;
                      per atlas entry: mouth shape, pose, canonical lower-face landmarks, colour
-    base.mp4         the idle loop (its end cross-fades into its start, so it loops without a jump)
+    base.mp4         the idle loop (a calm segment forward then backward, so it loops without a jump)
     base_alpha.mp4   its matte (grey)
     action_<n>.mp4   insertable actions (and action_<n>_alpha.mp4)
     atlas/<i>.jpg    aligned lower-face crops in the canonical frame (4:4:4 JPEG)

@@ -22,7 +22,8 @@ from synthesis.media import _tools
 from .model import AvatarModel, Segment, load_model
 
 SHAPE_WEIGHTS = np.array([3.0, 1.0, 1.0, 1.0])
-POSE_WEIGHT = 0.02  # per degree squared
+POSE_WEIGHT = 0.08  # per degree squared
+SIDE_SHRINK = 0.82
 JUMP_COST = 0.6
 HOLD_COST = 0.15
 CANDIDATES = 24
@@ -232,6 +233,10 @@ class Compositor:
 
         k = self.mask_scale
         pts = lower_face.astype(np.float32)
+        # Stay inside the face's outline at the sides (its edge against the background must come from the
+        # base frame), reach under the chin at the bottom (an opening jaw moves the chin down).
+        centre_x = np.median(pts[:, 0])
+        pts[:, 0] = centre_x + (pts[:, 0] - centre_x) * SIDE_SHRINK
         low = pts[:, 1] > np.percentile(pts[:, 1], 70)
         below = pts[low] + np.array([0.0, 0.3 * self.iod / k], np.float32)
         hull = cv2.convexHull(np.concatenate([pts, below]).astype(np.int32))

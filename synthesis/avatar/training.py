@@ -28,8 +28,7 @@ from .model import Atlas, AvatarModel, Segment, save_model
 MODEL_MAX_SIDE = 1920  # 4K sources are trained at 1080p
 ANALYSIS_MAX_SIDE = 640
 MAX_ATLAS = 900
-LOOP_SECONDS = (2.0, 8.0)
-CROSSFADE_FRAMES = 8
+LOOP_SECONDS = (2.0, 6.0)  # one way: the loop plays forward then backward
 MIN_FACE_SHARE = 0.6
 LOWER_FACE_POINTS = tuple(dict.fromkeys(lm.LOWER_FACE + lm.LIPS_OUTER + lm.LIPS_INNER))
 ProgressFn = Callable[[int, str], None]
@@ -206,33 +205,30 @@ def _canonical_geometry(points, found, pose, size) -> dict:
 # --- choosing frames ---------------------------------------------------------------------------------------
 
 
-def _choose_loop(points, found, shapes, pose, fps, geometry) -> tuple[int, int, int]:
-    """(start, end, crossfade) of the idle loop: the head calm, the mouth quiet, the last frame near the first."""
+def _choose_loop(points, found, shapes, pose, fps, geometry) -> tuple[int, int]:
+    """(start, end) of the idle segment: the head calm, the mouth quiet, the face always found, and the head
+    slow at both ends (the loop plays the segment forward then backward, so it never jumps; a slow head at
+    the turning points keeps the reversal from showing)."""
     n = len(points)
     iod = geometry["iod"]
     stable = points[:, list(lm.STABLE), :2].reshape(n, -1)
-    min_len = max(2, min(int(LOOP_SECONDS[0] * fps), n - 1))
-    max_len = max(min_len, min(int(LOOP_SECONDS[1] * fps), n - 1))
-    fade = min(CROSSFADE_FRAMES, max(0, (n - min_len) // 2))
-    motion = np.r_[0.0, np.linalg.norm(np.diff(stable, axis=0), axis=1) / iod]
+    min_len = max(2, min(int(LOOP_SECONDS[0] * fps), n))
+    max_len = max(min_len, min(int(LOOP_SECONDS[1] * fps), n))
+    motion = np.r_[0.0, np.linalg.norm(np.diff(stable, axis=0), axis=1) / iod] * fps  # IOD per second
     opening = np.nan_to_num(shapes[:, 0], nan=1.0)
     lost = (~found).astype(np.float64)
     c_motion, c_open, c_lost = (np.r_[0.0, np.cumsum(v)] for v in (motion, opening, lost))
-    best, best_cost = (0, min(n, max_len), 0), np.inf
-    for length in range(min_len, max_len + 1, max(1, (max_len - min_len) // 40 or 1)):
-        starts = np.arange(fade, n - length + 1)
-        if not len(starts):
-            continue
+    slow_end = np.convolve(motion, np.ones(5) / 5, mode="same")
+    best, best_cost = (0, min_len), np.inf
+    for length in range(min_len, max_len + 1, max(1, (max_len - min_len) // 40)):
+        starts = np.arange(0, n - length + 1)
         ends = starts + length
-        if np.any(ends > n):
-            continue
-        motion_rate, open_rate, lost_rate = ((c[ends] - c[starts - fade]) / (length + fade)
-                                             for c in (c_motion, c_open, c_lost))
-        closure = np.linalg.norm(stable[np.minimum(ends, n - 1)] - stable[starts], axis=1) / iod
-        cost = 4.0 * closure + 2.0 * motion_rate * fps + 0.5 * open_rate + 50.0 * lost_rate - 0.02 * length / fps
+        motion_rate, open_rate, lost_rate = ((c[ends] - c[starts]) / length for c in (c_motion, c_open, c_lost))
+        turning = slow_end[starts] + slow_end[ends - 1]
+        cost = 2.0 * motion_rate + 0.5 * turning + 0.5 * open_rate + 50.0 * lost_rate - 0.05 * length / fps
         i = int(np.argmin(cost))
         if cost[i] < best_cost:
-            best_cost, best = cost[i], (int(starts[i]), int(ends[i]), fade)
+            best_cost, best = cost[i], (int(starts[i]), int(ends[i]))
     return best
 
 
@@ -267,7 +263,7 @@ def _build(path, work, size, fps, points, geometry, loop, marks, atlas_idx, shap
 
     media = work / "media"
     media.mkdir(exist_ok=True)
-    start, end, fade = loop
+    start, end = loop
     n = len(points)
     transforms, origin, crop = geometry["transforms"], geometry["origin"], geometry["crop"]
     to_crop = transforms.copy()
@@ -275,7 +271,6 @@ def _build(path, work, size, fps, points, geometry, loop, marks, atlas_idx, shap
     atlas_set = {int(i): k for k, i in enumerate(atlas_idx)}
     crops: list = [None] * len(atlas_idx)
     alphas: list = [None] * len(atlas_idx)
-    fade_src = {start - fade + k: end - fade + k for k in range(fade)}  # frame -> loop slot it fades into
     loop_frames: dict[int, np.ndarray] = {}
     loop_alpha: dict[int, np.ndarray] = {}
     action_frames = {name: ([], []) for name, _, _ in marks}
@@ -289,7 +284,7 @@ def _build(path, work, size, fps, points, geometry, loop, marks, atlas_idx, shap
                 green = detect_green_screen([frame])
                 geometry["green_screen"] = bool(green)
                 matter = Matter(green_screen=green)
-            wanted_loop = start <= i < end or i in fade_src
+            wanted_loop = start <= i < end
             wanted_action = [name for name, a, b in marks if a <= i < b]
             if not (wanted_loop or wanted_action or i in atlas_set):
                 continue
@@ -302,8 +297,6 @@ def _build(path, work, size, fps, points, geometry, loop, marks, atlas_idx, shap
                                            borderMode=cv2.BORDER_REPLICATE)
             if start <= i < end:
                 loop_frames[i], loop_alpha[i] = frame, alpha
-            if i in fade_src:
-                loop_frames[-i - 1], loop_alpha[-i - 1] = frame, alpha
             for name in wanted_action:
                 action_frames[name][0].append(frame)
                 action_frames[name][1].append(alpha)
@@ -330,29 +323,14 @@ def _build(path, work, size, fps, points, geometry, loop, marks, atlas_idx, shap
 
 
 def _write_loop(media, size, fps, loop, frames, alphas, points, to_crop, geometry, pose) -> Segment:
-    """The idle loop; its last `fade` frames dissolve into the frames just before its start, so the jump
-    from the last frame back to the first is a single ordinary frame step."""
-    import cv2
-
-    start, end, fade = loop
+    """The idle loop: the segment forward, then backward without repeating its end frames, so playing it
+    over and over never jumps."""
+    start, end = loop
     index = list(range(start, end))
-    out_frames, out_alpha = [], []
-    lower = geometry["lower_face"][index].copy()
-    transforms = to_crop[index].copy()
-    for slot, i in enumerate(index):
-        frame, alpha = frames[i], alphas[i]
-        k = slot - (len(index) - fade)
-        if k >= 0:
-            j = start - fade + k
-            w = (k + 1) / (fade + 1)
-            frame = cv2.addWeighted(frame, 1 - w, frames[-j - 1], w, 0)
-            alpha = cv2.addWeighted(alpha, 1 - w, alphas[-j - 1], w, 0)
-            lower[slot] = (1 - w) * lower[slot] + w * geometry["lower_face"][j]
-            transforms[slot] = (1 - w) * transforms[slot] + w * to_crop[j]
-        out_frames.append(frame)
-        out_alpha.append(alpha)
-    return _encode_segment(media, "base", "idle", size, fps, out_frames, out_alpha, transforms, lower,
-                           pose[index], start / fps)
+    if len(index) > 2:
+        index += index[-2:0:-1]
+    return _encode_segment(media, "base", "idle", size, fps, [frames[i] for i in index], [alphas[i] for i in index],
+                           to_crop[index], geometry["lower_face"][index], pose[index], start / fps)
 
 
 def _write_segment(media, stem, name, size, fps, frames, alphas, index, to_crop, geometry, pose) -> Segment:
