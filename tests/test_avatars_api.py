@@ -11,6 +11,7 @@ from django.core.files.storage import default_storage
 
 from avatars.models import AvatarTrainingJob, AvatarUpload
 from metastudio import jobs
+from tenancy.audit import Actor
 from tenancy.models import AuditLog
 from tests import media_samples as ms
 from tests.api_helpers import assert_error, fast_password_hashing, send_json  # noqa: F401
@@ -363,6 +364,18 @@ def test_submit_joins_parts_that_all_arrived(api, tenant, media):
     assert response.status_code == 200 and response.json()["state"] == "AUTO_VERIFYING", response.content
     stored = AvatarTrainingJob.objects.get(pk=job["job_id"])
     assert default_storage.open(stored.training_video.name).read() == media["video"]
+
+
+def test_a_check_canceled_in_the_task_center_sends_the_job_back(api, tenant, media):
+    job = ready(api, tenant, media)
+    client = api(tenant.owner)
+    command(client, tenant, job["job_id"], "SUBMITVERIFYING")
+    engine = AvatarTrainingJob.objects.get(pk=job["job_id"]).engine_job
+    jobs.cancel(Actor.system(tenant.account), engine)
+    shown = detail(api, tenant, job["job_id"])
+    assert shown["state"] == "AUTO_VERIFY_FAILED" and "canceled" in shown["reason"]
+    resubmitted = command(client, tenant, job["job_id"], "SUBMITVERIFYING")
+    assert resubmitted.status_code == 200 and resubmitted.json()["state"] == "AUTO_VERIFYING"
 
 
 @pytest.mark.parametrize("body, words", [
