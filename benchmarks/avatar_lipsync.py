@@ -178,7 +178,8 @@ def run_clip(name: str, track_only: bool, tmp: Path) -> dict:
     fig = score(real_shapes, real_track.points, gen_shapes, gen_points, loud, cut, fps, train_shapes)
     fig.update(clip=name, fps=fps, train_s=round(train_s, 2), heldout_s=round((n - cut) / fps, 2),
                train_time_s=round(train_time, 2), mode="track" if track_only else "rendered",
-               model_card_opening_r=validation.get("opening_r"))  # fmt: skip
+               model_card_opening_r=validation.get("opening_r"), driver=validation.get("driver"),
+               blend=validation.get("blend"), lag_frames=validation.get("lag_frames"))  # fmt: skip
     return fig
 
 

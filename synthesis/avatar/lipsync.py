@@ -27,7 +27,8 @@ import numpy as np
 SAMPLE_RATE = 16000
 ROW_S = 0.02  # Whisper encoder rows are 20 ms apart
 SHAPE_DIMS = 4
-MODEL_VERSION = 1
+MODEL_VERSION = 2
+_OPTIONAL_ARRAYS = ("viseme_shapes", "blend_norm", "comb_quantiles", "phon_quantiles")
 
 # Encoder window layout, in 20 ms rows: left context, new rows per window (hop), look-ahead.
 CONTEXT_ROWS = 50
@@ -40,6 +41,13 @@ LAMBDAS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 QUANTILES = 101
 MIN_TRAIN_FRAMES = 25
 SHORT_TRAIN_S = 10.0
+# Phonetic driver calibration.
+MAX_LAG_FRAMES = 6
+LAG_PENALTY = 0.01  # per frame of lag: a real A/V offset must earn its keep
+VISEME_PRIOR_FRAMES = 8.0  # pseudo-frames pulling each viseme's shape to its prior quantile target
+BLEND_WEIGHTS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0)
+SHORT_SPEECH_PHONETIC_BONUS = 0.05
+PHONEME_LEAD_S = 0.04  # the mouth leads the sound
 
 _ENCODER_LOCK = threading.Lock()
 
@@ -204,6 +212,13 @@ class MouthModel:
     shape_quantiles: np.ndarray  # (4, QUANTILES) the person's own shape distribution
     meta: dict = field(default_factory=dict)
     sample_rate: int = SAMPLE_RATE
+    # phonetic driver (None: acoustic only): per-viseme shapes, the z-scoring of both drivers' smoothed outputs
+    # (rows: acoustic mean, acoustic sd, phonetic mean, phonetic sd), the blended output's and the phonetic-only
+    # output's cross-validated distributions. Blend weight and A/V lag live in meta ("blend", "lag_frames").
+    viseme_shapes: np.ndarray | None = None  # (len(VISEMES), 4)
+    blend_norm: np.ndarray | None = None  # (4, 4)
+    comb_quantiles: np.ndarray | None = None  # (4, QUANTILES)
+    phon_quantiles: np.ndarray | None = None  # (4, QUANTILES)
 
     # -- prediction --
     def reduce(self, states: np.ndarray) -> np.ndarray:
@@ -213,25 +228,61 @@ class MouthModel:
         x = _design(reduced, frames, fps, total_rows)
         return ((x - self.x_mean) / self.x_scale) @ self.weights + self.bias
 
-    def to_shapes(self, smoothed: np.ndarray) -> np.ndarray:
+    def to_shapes(self, smoothed: np.ndarray, quantiles: np.ndarray | None = None) -> np.ndarray:
+        quantiles = self.pred_quantiles if quantiles is None else quantiles
         out = np.empty_like(smoothed, dtype=np.float64)
         for d in range(SHAPE_DIMS):
-            out[:, d] = np.interp(smoothed[:, d], self.pred_quantiles[d], self.shape_quantiles[d])
+            out[:, d] = np.interp(smoothed[:, d], quantiles[d], self.shape_quantiles[d])
         return out.astype(np.float32)
 
+    def acoustic_smoothed(self, reduced: np.ndarray, n: int, fps: float) -> np.ndarray:
+        return _smooth(self.raw_frames(reduced, np.arange(n), fps, len(reduced)))
+
     def predict_reduced(self, reduced: np.ndarray, n: int, fps: float) -> np.ndarray:
+        """Acoustic-only shapes from reduced encoder states (what StreamingMouth emits)."""
         if n <= 0:
             return np.zeros((0, SHAPE_DIMS), np.float32)
         if len(reduced) == 0:
             return np.tile(self.rest_shape(), (n, 1))
-        raw = self.raw_frames(reduced, np.arange(n), fps, len(reduced))
-        return self.to_shapes(_smooth(raw))
+        return self.to_shapes(self.acoustic_smoothed(reduced, n, fps))
 
-    def predict(self, pcm: np.ndarray, sample_rate: int, fps: float) -> np.ndarray:
-        """(ceil(duration * fps), 4) mouth shapes for any speech."""
+    @property
+    def phonetic(self) -> bool:
+        return self.viseme_shapes is not None and float(self.meta.get("blend", 0.0)) > 0.0
+
+    def phonetic_raw(self, phonemes: list, n: int, fps: float) -> np.ndarray:
+        feats = viseme_features(phonemes, n, fps, lag_frames=int(self.meta.get("lag_frames", 0)))
+        return feats @ self.viseme_shapes
+
+    def blend(self, acoustic: np.ndarray, phon: np.ndarray) -> np.ndarray:
+        w = float(self.meta.get("blend", 0.0))
+        nrm = self.blend_norm
+        return (1 - w) * (acoustic - nrm[0]) / nrm[1] + w * (phon - nrm[2]) / nrm[3]
+
+    def predict_acoustic(self, pcm: np.ndarray, sample_rate: int, fps: float) -> np.ndarray:
+        """Acoustic-only shapes (Whisper encoder states -> ridge); equals StreamingMouth's output."""
         audio = _resample(pcm, sample_rate)
         n = n_frames(len(audio) / SAMPLE_RATE, fps)
         return self.predict_reduced(self.reduce(encoder_states(audio)), n, fps)
+
+    def predict(self, pcm: np.ndarray, sample_rate: int, fps: float, *, phonemes: list | None = None) -> np.ndarray:
+        """(ceil(duration * fps), 4) mouth shapes for any speech: the acoustic ridge blended with the phonetic
+        driver (ASR words -> espeak phonemes -> visemes), when the model has one and the ASR heard words.
+        `phonemes` skips the ASR (timed phonemes known already, e.g. from TTS)."""
+        audio = _resample(pcm, sample_rate)
+        n = n_frames(len(audio) / SAMPLE_RATE, fps)
+        reduced = self.reduce(encoder_states(audio))
+        if n > 0 and len(reduced) and self.phonetic and phonemes is None:
+            from synthesis.avatar import phonetic
+
+            phonemes = phonetic.align(audio)
+        return self.predict_combined(reduced, n, fps, phonemes)
+
+    def predict_combined(self, reduced: np.ndarray, n: int, fps: float, phonemes: list | None) -> np.ndarray:
+        if n <= 0 or len(reduced) == 0 or not self.phonetic or not phonemes:
+            return self.predict_reduced(reduced, n, fps)
+        comb = self.blend(self.acoustic_smoothed(reduced, n, fps), self.phonetic_raw(phonemes, n, fps))
+        return self.to_shapes(comb, self.comb_quantiles)
 
     def rest_shape(self) -> np.ndarray:
         """A closed, relaxed mouth: low quantile of opening, median of the rest."""
@@ -246,11 +297,12 @@ class MouthModel:
     def save(self, path: os.PathLike | str) -> Path:
         path = Path(path)
         meta = dict(self.meta, version=MODEL_VERSION, sample_rate=self.sample_rate)
+        extra = {k: getattr(self, k) for k in _OPTIONAL_ARRAYS if getattr(self, k) is not None}
         with open(path, "wb") as fh:
             np.savez(
                 fh, pca_mean=self.pca_mean, pca_basis=self.pca_basis, x_mean=self.x_mean, x_scale=self.x_scale,
                 weights=self.weights, bias=self.bias, pred_quantiles=self.pred_quantiles,
-                shape_quantiles=self.shape_quantiles, meta=np.array(json.dumps(meta)),
+                shape_quantiles=self.shape_quantiles, meta=np.array(json.dumps(meta)), **extra,
             )  # fmt: skip
         return path
 
@@ -258,9 +310,10 @@ class MouthModel:
     def load(cls, path: os.PathLike | str) -> MouthModel:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
-            if meta.get("version") != MODEL_VERSION:
+            if meta.get("version") not in (1, MODEL_VERSION):
                 raise ValueError(f"unsupported mouth model version {meta.get('version')}")
-            return cls(
+            extra = {k: z[k] for k in _OPTIONAL_ARRAYS if k in z.files}  # version 1: acoustic only
+            return cls(**extra,
                 pca_mean=z["pca_mean"], pca_basis=z["pca_basis"], x_mean=z["x_mean"], x_scale=z["x_scale"],
                 weights=z["weights"], bias=z["bias"], pred_quantiles=z["pred_quantiles"],
                 shape_quantiles=z["shape_quantiles"], meta=meta, sample_rate=int(meta.get("sample_rate", SAMPLE_RATE)),
@@ -333,7 +386,10 @@ def _quantiles(values: np.ndarray) -> np.ndarray:
     return q + np.arange(QUANTILES)[None, :] * 1e-9
 
 
-def _fit_on(states: np.ndarray, shapes: np.ndarray, ok: np.ndarray, fps: float) -> tuple[MouthModel, dict]:
+def _fit_on(
+    states: np.ndarray, shapes: np.ndarray, ok: np.ndarray, fps: float, phonemes: list | None = None,
+    speech_s: float = 0.0,
+) -> tuple[MouthModel, dict]:
     n = len(shapes)
     used = states[: min(len(states), int(math.ceil(n / fps / ROW_S)) + max(ROW_OFFSETS) + 2)]
     pca_mean = used.mean(0)
@@ -348,9 +404,64 @@ def _fit_on(states: np.ndarray, shapes: np.ndarray, ok: np.ndarray, fps: float) 
     model = MouthModel(
         pca_mean=pca_mean.astype(np.float32), pca_basis=basis, x_mean=ridge[0], x_scale=ridge[1], weights=ridge[2],
         bias=ridge[3], pred_quantiles=_quantiles(cv_pred[ok]), shape_quantiles=_quantiles(shapes[ok]),
-        meta={"lambda": lam, "fps": fps, "frames": int(ok.sum())},
+        meta={"lambda": lam, "fps": fps, "frames": int(ok.sum()), "driver": "acoustic", "blend": 0.0},
     )  # fmt: skip
-    return model, {"lambda": lam}
+    info = {"lambda": lam, "driver": "acoustic", "blend": 0.0}
+    if phonemes:
+        info.update(_calibrate_phonetic(model, phonemes, cv_pred, y, ok, fps, speech_s))
+    return model, info
+
+
+def _cv_folds(n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    return _folds(n, 4 if n >= 4 * 12 else 2)
+
+
+def _calibrate_phonetic(model: MouthModel, phonemes: list, cv_acoustic: np.ndarray, y: np.ndarray, ok: np.ndarray,
+                        fps: float, speech_s: float) -> dict:
+    """Person calibration of the phonetic driver: A/V lag, per-viseme shapes, blend weight (contiguous CV)."""
+    n = len(y)
+    prior = _prior_viseme_shapes(model)
+    # A/V lag: the shift of the prior-shaped viseme track that best matches the real opening.
+    best_lag, best_r = 0, -2.0
+    feats_by_lag = {}
+    for lag in range(-MAX_LAG_FRAMES, MAX_LAG_FRAMES + 1):
+        f = viseme_features(phonemes, n, fps, lag_frames=lag)
+        feats_by_lag[lag] = f
+        r = _corr((f @ prior)[ok, 0], y[ok, 0]) - LAG_PENALTY * abs(lag)
+        if r > best_r:
+            best_lag, best_r = lag, r
+    f = feats_by_lag[best_lag]
+    rest = _VISEME_NAMES.index("rest")
+    if float(np.delete(f, rest, axis=1)[ok].sum()) < 5.0:  # (almost) no recognised speech in the training part
+        return {}
+
+    def solve(rows: np.ndarray) -> np.ndarray:
+        fr, yr = f[rows], y[rows]
+        gram = fr.T @ fr + VISEME_PRIOR_FRAMES * np.eye(len(prior))
+        return np.linalg.solve(gram, fr.T @ yr + VISEME_PRIOR_FRAMES * prior)
+
+    phon_cv = np.zeros_like(y)
+    for train, test in _cv_folds(n):
+        phon_cv[test] = f[test] @ solve(train[ok[train]])
+    acoustic_mu, acoustic_sd = cv_acoustic[ok].mean(0), cv_acoustic[ok].std(0) + 1e-6
+    phon_mu, phon_sd = phon_cv[ok].mean(0), phon_cv[ok].std(0) + 1e-6
+    norm = np.stack([acoustic_mu, acoustic_sd, phon_mu, phon_sd])
+    scores = {}
+    for w in BLEND_WEIGHTS:
+        comb = (1 - w) * (cv_acoustic - norm[0]) / norm[1] + w * (phon_cv - norm[2]) / norm[3]
+        score = float(np.mean([_corr(comb[ok, d], y[ok, d]) for d in (0, 2)]))
+        # little speech to learn the acoustic map from: lean on the speaker-independent phonetic prior
+        scores[w] = score + SHORT_SPEECH_PHONETIC_BONUS * w * max(0.0, 1 - speech_s / SHORT_TRAIN_S)
+    w = max(scores, key=scores.get)
+    comb = (1 - w) * (cv_acoustic - norm[0]) / norm[1] + w * (phon_cv - norm[2]) / norm[3]
+    model.viseme_shapes = solve(np.flatnonzero(ok))
+    model.blend_norm = norm
+    model.comb_quantiles = _quantiles(comb[ok])
+    model.phon_quantiles = _quantiles(phon_cv[ok])
+    driver = "phonetic" if w >= 1 else ("acoustic+phonetic" if w > 0 else "acoustic")
+    model.meta.update(blend=float(w), lag_frames=int(best_lag), driver=driver)
+    return {"blend": float(w), "lag_frames": int(best_lag), "driver": driver,
+            "cv_scores": {str(k): round(v, 4) for k, v in scores.items()}}
 
 
 def _frame_loudness(audio: np.ndarray, n: int, fps: float) -> np.ndarray:
@@ -407,9 +518,12 @@ def _loudness_baseline(loud: np.ndarray, y: np.ndarray, ok: np.ndarray, cut: int
 
 
 def fit_mouth_model(
-    pcm: np.ndarray, sample_rate: int, shapes: np.ndarray, fps: float, *, holdout_fraction: float = 0.2
+    pcm: np.ndarray, sample_rate: int, shapes: np.ndarray, fps: float, *, holdout_fraction: float = 0.2,
+    use_phonetic: bool = True,
 ) -> tuple[MouthModel, dict]:
-    """Learn the person's audio -> mouth-shape map; validate on the held-out tail, then refit on everything."""
+    """Learn the person's audio -> mouth-shape map; validate on the held-out tail, then refit on everything.
+
+    `use_phonetic`: also calibrate the phonetic driver (runs the ASR over the training audio)."""
     audio = _resample(pcm, sample_rate)
     shapes, ok = _fill_lost(shapes)
     n = min(len(shapes), n_frames(len(audio) / SAMPLE_RATE, fps))
@@ -417,7 +531,8 @@ def fit_mouth_model(
     warnings: list[str] = []
     loud = _frame_loudness(audio, n, fps)
     report: dict = {
-        "method": "whisper-base encoder states (windowed) -> PCA -> context ridge -> quantile map",
+        "method": "whisper-base encoder states (windowed) -> PCA -> context ridge, blended with a phonetic driver "
+                  "(whisper-base words -> espeak phonemes -> visemes, person-calibrated) -> quantile map",
         "fps": float(fps), "frames": int(n), "face_found_share": float(ok.mean()) if n else 0.0,
     }  # fmt: skip
     if n and ok.mean() < 0.8:
@@ -431,13 +546,17 @@ def fit_mouth_model(
         return model, report
 
     states = encoder_states(audio)
+    phonemes: list = []
+    if use_phonetic:
+        from synthesis.avatar import phonetic
+
+        phonemes = phonetic.align(audio)
     # validation: head -> tail
     cut = int(round(n * (1 - holdout_fraction)))
     val: dict = {}
     if holdout_fraction > 0 and cut >= MIN_TRAIN_FRAMES and n - cut >= 10 and ok[cut:].sum() >= 10:
-        head_model, _ = _fit_on(states, shapes[:cut], ok[:cut], fps)
-        reduced = head_model.reduce(states)
-        pred = head_model.predict_reduced(reduced, n, fps)[cut:]
+        head_model, _ = _fit_on(states, shapes[:cut], ok[:cut], fps, phonemes, _speech_seconds(loud[:cut], fps))
+        pred = head_model.predict_combined(head_model.reduce(states), n, fps, phonemes)[cut:]
         tail_ok = ok[cut:]
         real = shapes[cut:, 0][tail_ok]
         popen = pred[tail_ok, 0]
@@ -464,15 +583,17 @@ def fit_mouth_model(
         val = {"opening_r": None, "match_share": None, "shift2_r": None, "loudness_r": None,
                "train_speech_s": _speech_seconds(loud, fps), "val_speech_s": 0.0}  # fmt: skip
 
-    model, info = _fit_on(states, shapes, ok, fps)
     total_speech = _speech_seconds(loud, fps)
+    model, info = _fit_on(states, shapes, ok, fps, phonemes, total_speech)
     if total_speech < 1.0:
         warnings.append("the audio holds (almost) no speech; the mouth model learnt little")
     elif total_speech < SHORT_TRAIN_S:
         warnings.append(f"only {total_speech:.1f} s of speech to learn from; 30 s or more gives a better lip-sync")
     model.meta.update(report_keys=list(val))
     report.update(val)
-    report.update(lambda_=info["lambda"], total_speech_s=total_speech, warnings=warnings,
+    report.update(lambda_=info["lambda"], driver=info["driver"], blend=info["blend"],
+                  lag_frames=info.get("lag_frames", 0), phonemes_recognised=len(phonemes),
+                  total_speech_s=total_speech, warnings=warnings,
                   warning="; ".join(warnings))
     return model, _jsonable(report)
 
@@ -549,29 +670,49 @@ def viseme_of(phoneme: str) -> str:
     return "consonant"
 
 
-def track_from_phonemes(model: MouthModel, phonemes: list, duration_s: float, fps: float) -> np.ndarray:
-    """A mouth track from TTS phoneme timings: viseme targets from the person's own shape distribution, blended
-    with a short coarticulation window."""
-    n = n_frames(duration_s, fps)
-    targets = {name: model.shape_at_quantile(q) for name, q in _VISEMES.items()}
-    track = np.tile(targets["rest"], (n, 1)).astype(np.float64)
-    times = (np.arange(n) + 0.5) / fps
+_VISEME_NAMES = list(_VISEMES)
+
+
+def viseme_features(phonemes: list, n: int, fps: float, lag_frames: int = 0) -> np.ndarray:
+    """(n, len(VISEMES)) share of each frame covered by each viseme class (rest where no phoneme), the mouth
+    leading the sound by PHONEME_LEAD_S and following it by `lag_frames`, then a short coarticulation blur."""
+    k = len(_VISEME_NAMES)
+    rest = _VISEME_NAMES.index("rest")
+    cover = np.zeros((n, k))
+    shift = -PHONEME_LEAD_S + lag_frames / fps
     for ph in phonemes:
-        name = viseme_of(getattr(ph, "phoneme", ""))
-        start, end = float(ph.start), float(ph.end)
-        if end <= start:
+        start, end = float(ph.start) + shift, float(ph.end) + shift
+        if end <= start or n == 0:
             continue
-        # the mouth leads the sound by ~40 ms
-        sel = (times >= start - 0.04) & (times < end - 0.04)
-        if not sel.any() and n:
-            sel[min(n - 1, max(0, int((start + end) / 2 * fps)))] = True
-        track[sel] = targets[name]
+        col = _VISEME_NAMES.index(viseme_of(getattr(ph, "phoneme", "")))
+        a, b = start * fps, end * fps  # in frames
+        i0, i1 = max(0, int(math.floor(a))), min(n, int(math.ceil(b)))
+        for i in range(i0, i1):
+            cover[i, col] += max(0.0, min(b, i + 1) - max(a, i))
+    total = cover.sum(1)
+    over = total > 1
+    cover[over] /= total[over, None]
+    cover[:, rest] += np.clip(1 - cover.sum(1), 0, 1)
     if n > 2:
         from scipy.ndimage import gaussian_filter1d
 
-        sigma = max(0.5, 0.035 * fps)
-        track = gaussian_filter1d(track, sigma, axis=0, mode="nearest")
-    return track.astype(np.float32)
+        cover = gaussian_filter1d(cover, max(0.5, 0.035 * fps), axis=0, mode="nearest")
+    return cover
+
+
+def _prior_viseme_shapes(model: MouthModel) -> np.ndarray:
+    return np.stack([model.shape_at_quantile(q) for q in _VISEMES.values()]).astype(np.float64)
+
+
+def track_from_phonemes(model: MouthModel, phonemes: list, duration_s: float, fps: float) -> np.ndarray:
+    """A mouth track from timed phonemes (TTS, or `phonetic.align` of any speech): per-viseme shapes (the person's
+    calibrated ones when the model has a phonetic driver, else quantile targets of their shape distribution),
+    blended with a short coarticulation window and mapped onto the person's range."""
+    n = n_frames(duration_s, fps)
+    if model.viseme_shapes is not None:
+        raw = model.phonetic_raw(phonemes, n, fps)
+        return model.to_shapes(raw, model.phon_quantiles)
+    return (viseme_features(phonemes, n, fps) @ _prior_viseme_shapes(model)).astype(np.float32)
 
 
 # --- streaming ----------------------------------------------------------------------------------------------
