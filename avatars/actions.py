@@ -11,6 +11,7 @@ training phase has its *_FAILED state.
 """
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -32,6 +33,8 @@ State = AvatarTrainingJob.State
 Slot = AvatarUpload.Slot
 By = AvatarJobLog.By
 MAX_TAGS = 20
+MAX_ACTIONS = 10
+ACTION_NAME = re.compile(r"[\w][\w \-]{0,31}")
 MAX_TAG_LENGTH = 64
 MAX_VIDEO_PARTS = 1000
 MODEL_VERSIONS = ("V3", "V3.2")
@@ -138,6 +141,33 @@ def _clean_bool(value, field: str) -> bool:
     return value
 
 
+def _clean_action_segments(value) -> list[dict]:
+    """[{name, start_time, end_time}]: distinct names, at least half a second each (checked against the
+    video's length when it is trained)."""
+    if value is None:
+        return []
+    field = "action_segments"
+    if not isinstance(value, list) or len(value) > MAX_ACTIONS:
+        raise InvalidParameter(f"must be a list of at most {MAX_ACTIONS} actions", field=field)
+    cleaned, names = [], set()
+    for index, item in enumerate(value):
+        where = f"{field}[{index}]"
+        if not isinstance(item, dict):
+            raise InvalidParameter("must be an object with name, start_time and end_time", field=where)
+        name = item.get("name").strip() if isinstance(item.get("name"), str) else ""
+        if not ACTION_NAME.fullmatch(name) or name in names:
+            raise InvalidParameter("a distinct name of 1 to 32 letters, digits, spaces, '-' or '_'",
+                                   field=f"{where}.name")
+        start, end = item.get("start_time"), item.get("end_time")
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (start, end))
+        if not numbers or start < 0 or end - start < 0.5:
+            raise InvalidParameter("start_time >= 0 and end_time at least 0.5 s after it (seconds)",
+                                   field=f"{where}.end_time" if numbers and start >= 0 else f"{where}.start_time")
+        names.add(name)
+        cleaned.append({"name": name, "start_time": float(start), "end_time": float(end)})
+    return cleaned
+
+
 def _clean_parts(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VIDEO_PARTS:
         raise InvalidParameter(f"must be an integer from 1 to {MAX_VIDEO_PARTS}", field="video_multipart_count")
@@ -154,7 +184,7 @@ def _machine_review(account, name: str, *texts: str) -> None:
 @transaction.atomic
 def create_training_job(actor: Actor, account, *, name, contact="", batch_name="", tags=None,
                         is_background_replacement=False, video_multipart_count=1, model_version="V3",
-                        project=None) -> AvatarTrainingJob:
+                        action_segments=None, project=None) -> AvatarTrainingJob:
     """A new job waiting for its files (WAIT_FILE_UPLOAD); get its upload URLs with issue_upload_urls()."""
     if not account.is_enterprise:
         raise PermissionDenied("avatar production is for enterprise accounts; this account is personal")
@@ -166,7 +196,8 @@ def create_training_job(actor: Actor, account, *, name, contact="", batch_name="
         contact=_clean_text(contact, "contact", 128), batch_name=_clean_text(batch_name, "batch_name", 64),
         tags=_clean_tags(tags), model_version=model_version,
         is_background_replacement=_clean_bool(is_background_replacement, "is_background_replacement"),
-        video_multipart_count=_clean_parts(video_multipart_count))
+        video_multipart_count=_clean_parts(video_multipart_count),
+        action_segments=_clean_action_segments(action_segments))
     _machine_review(account, job.name, job.batch_name, *job.tags)
     job.save()
     log(job, "USER_CREATE_JOB", actor, f"{job.name}: training video in {job.video_multipart_count} part(s)")
@@ -177,7 +208,7 @@ def create_training_job(actor: Actor, account, *, name, contact="", batch_name="
 @transaction.atomic
 def update_training_job(actor: Actor, job: AvatarTrainingJob, *, name=None, contact=None, batch_name=None,
                         tags=None, is_background_replacement=None, command_message=None,
-                        video_multipart_count=None) -> AvatarTrainingJob:
+                        video_multipart_count=None, action_segments=None) -> AvatarTrainingJob:
     """Change the settings of a job not yet submitted or sent back (MetaStudio's UpdateDigitalHumanTrainingJob).
 
     command_message UPDATE_VIDEO (or a new video_multipart_count) drops the uploaded training video: new video
@@ -198,6 +229,8 @@ def update_training_job(actor: Actor, job: AvatarTrainingJob, *, name=None, cont
     if is_background_replacement is not None:
         job.is_background_replacement = changed["is_background_replacement"] = _clean_bool(
             is_background_replacement, "is_background_replacement")
+    if action_segments is not None:
+        job.action_segments = changed["action_segments"] = _clean_action_segments(action_segments)
     parts = job.video_multipart_count if video_multipart_count is None else _clean_parts(video_multipart_count)
     if command_message == "UPDATE_VIDEO" or parts != job.video_multipart_count:
         _reset_video(job, parts)

@@ -57,13 +57,14 @@ class AvatarTrainingJobAdmin(admin.ModelAdmin):
     actions = ["approve", "reject", "reject_for_good"]
     fieldsets = [
         (None, {"fields": ("name", "account", "state", "reason", "contact", "batch_name", "tags",
-                           "is_background_replacement", "model_resolution", "submitted_at", "model_asset")}),
+                           "is_background_replacement", "model_resolution", "action_segments", "submitted_at",
+                           "model_asset")}),
         ("Material", {"fields": ("video_player", "letter", "id_images", "cover_image")}),
         ("Video check", {"fields": ("check_report",)}),
         ("Decision", {"fields": ("decision",)}),
     ]
     readonly_fields = ("name", "account", "state", "reason", "contact", "batch_name", "tags",
-                       "is_background_replacement", "model_resolution", "submitted_at", "model_asset",
+                       "is_background_replacement", "model_resolution", "action_segments", "submitted_at", "model_asset",
                        "video_player", "letter", "id_images", "cover_image", "check_report", "decision")
 
     def has_add_permission(self, request):

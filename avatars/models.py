@@ -65,6 +65,9 @@ class AvatarTrainingJob(models.Model):
         default=False, help_text="The background is replaced in videos: the training video must be shot on a "
                                  "green screen.")
     video_multipart_count = models.PositiveSmallIntegerField(default=1)
+    action_segments = models.JSONField(
+        default=list, blank=True, help_text="Marked actions in the training video ([{name, start_time, end_time}] "
+                                            "in seconds): the model can insert them.")
     video_generation = models.PositiveIntegerField(default=1, help_text="Bumped when the user replaces the video.")
     state = models.CharField(max_length=40, choices=State.choices, default=State.WAIT_FILE_UPLOAD)
     reason = models.CharField(max_length=2048, blank=True)

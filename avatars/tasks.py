@@ -84,7 +84,7 @@ def _unreadable(message: str) -> dict:
 
 def train_model(run: JobRun) -> dict:
     from synthesis.avatar.preview import render_preview
-    from synthesis.avatar.training import TrainingRejected, train_avatar
+    from synthesis.avatar.training import ActionMark, TrainingRejected, train_avatar
 
     job = _avatar_job(run)
     if job.model_asset_id and job.state in AvatarTrainingJob.TRAINING_STATES:
@@ -100,7 +100,8 @@ def train_model(run: JobRun) -> dict:
         work = Path(folder)
         actions.training_phase(job.pk, State.TRAINING)
         try:
-            trained = train_avatar(Path(video), work / "model", progress=_scaled(run, 3, 85))
+            marks = [ActionMark(a["name"], a["start_time"], a["end_time"]) for a in job.action_segments]
+            trained = train_avatar(Path(video), work / "model", actions=marks, progress=_scaled(run, 3, 85))
         except TrainingRejected as rejected:
             raise JobFailure(f"training refused: {rejected.reason}") from None
         actions.training_phase(job.pk, State.INFERENCE_DATA_PREPROCESSING)

@@ -98,11 +98,28 @@ def test_create_answers_the_upload_urls_and_the_job_waits_for_files(api, tenant)
     ({"model_version": "V9"}, "model_version"),
     ({"contact": "c" * 129}, "contact"),
     ({"batch_name": "b" * 65}, "batch_name"),
+    ({"action_segments": {"name": "wave"}}, "action_segments"),
+    ({"action_segments": [{"name": "", "start_time": 1, "end_time": 2}]}, "action_segments[0].name"),
+    ({"action_segments": [{"name": "wave", "start_time": 1, "end_time": 2},
+                          {"name": "wave", "start_time": 3, "end_time": 4}]}, "action_segments[1].name"),
+    ({"action_segments": [{"name": "wave", "start_time": -1, "end_time": 2}]}, "action_segments[0].start_time"),
+    ({"action_segments": [{"name": "wave", "start_time": 1, "end_time": 1.2}]}, "action_segments[0].end_time"),
 ])
 def test_create_refuses_bad_fields(api, tenant, body, field):
     response = send_json(api(tenant.owner), "POST", base(tenant), {"name": "Anna", **body})
     assert_error(response, 400, "MSS.00000003", f"{field}:")
     assert not AvatarTrainingJob.objects.exists()
+
+
+def test_marked_actions_are_kept_and_can_be_changed(api, tenant):
+    segments = [{"name": "wave", "start_time": 12, "end_time": 15.5}]
+    job = create(api, tenant, action_segments=segments)
+    path = f"{base(tenant)}/{job['job_id']}"
+    assert api(tenant.owner).get(path).json()["action_segments"] == [
+        {"name": "wave", "start_time": 12.0, "end_time": 15.5}]
+    response = send_json(api(tenant.owner), "PUT", path, {"action_segments": []})
+    assert response.status_code == 200
+    assert api(tenant.owner).get(path).json()["action_segments"] == []
 
 
 def test_body_must_be_an_object(api, tenant):

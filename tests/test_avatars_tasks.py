@@ -207,6 +207,13 @@ def test_training_the_engine_refuses_fails_the_job_with_its_reason(system, revie
     assert not UsageRecord.objects.filter(account=tenant.account).exists()
 
 
+def test_marked_actions_outside_the_video_fail_training_with_the_reason(system, reviewer_actor, tenant, clips):
+    job = material(system, tenant, clips, action_segments=[{"name": "wave", "start_time": 3, "end_time": 9}])
+    job = run_engine(actions.submit(system, job))
+    job = run_engine(actions.review(reviewer_actor, job, approved=True))
+    assert job.state == State.TRAIN_FAILED and "action 'wave' (3-9 s) is not inside the video" in job.reason
+
+
 def test_a_training_whose_worker_died_is_failed_by_the_reaper_and_charges_nothing(
         system, reviewer_actor, tenant, clips, trained):
     job = approved(system, reviewer_actor, tenant, clips)

@@ -36,6 +36,7 @@ def job_json(job: AvatarTrainingJob, api_base: str | None = None, *, detail: boo
         "is_flexus": False,
         "is_background_replacement": job.is_background_replacement,
         "video_multipart_count": job.video_multipart_count,
+        "action_segments": job.action_segments,
         "create_time": rfc3339(job.created_at),
         "last_update_time": rfc3339(job.updated_at),
         "submit_time": rfc3339(job.submitted_at),

@@ -66,7 +66,8 @@ class AvatarTrainingJobViewSet(TenantViewSet):
             batch_name=body.get("batch_name", ""), tags=body.get("tags"),
             is_background_replacement=_or(body.get("is_background_replacement"), False),
             video_multipart_count=_or(body.get("video_multipart_count"), 1),
-            model_version=body.get("model_version") or "V3", project=self.project)
+            model_version=body.get("model_version") or "V3", action_segments=body.get("action_segments"),
+            project=self.project)
         urls = actions.issue_upload_urls(job, _root(request))
         return Response({"job_id": str(job.pk), "state": job.state, **urls}, status=201)
 
@@ -108,7 +109,8 @@ class AvatarTrainingJobViewSet(TenantViewSet):
             self.actor(), self.get_object(), name=body.get("name"), contact=body.get("contact"),
             batch_name=body.get("batch_name"), tags=body.get("tags"),
             is_background_replacement=body.get("is_background_replacement"),
-            command_message=body.get("command_message"), video_multipart_count=body.get("video_multipart_count"))
+            command_message=body.get("command_message"), video_multipart_count=body.get("video_multipart_count"),
+            action_segments=body.get("action_segments"))
         urls = actions.issue_upload_urls(job, _root(request))
         return Response({"job_id": str(job.pk), "state": job.state, **urls})
 

@@ -84,6 +84,8 @@ def train_avatar(
         raise TrainingRejected("the training video has no audio track: the mouth model learns from the person's speech")
     fps = output_fps(fmt.fps)
     size = scaled_size(fmt.width, fmt.height, MODEL_MAX_SIDE)
+    frame_count = int(fmt.duration_s * fps)
+    marks = [_action_frames(a, fps, frame_count) for a in actions]
     warnings: list[str] = []
 
     track = _track(video_path, fps, size, _stage(progress, 2, 45, "tracking the face"))
@@ -103,7 +105,7 @@ def train_avatar(
 
     geometry = _canonical_geometry(filled, found, pose, size)
     loop = _choose_loop(filled, found, shapes, pose, fps, geometry)
-    marks = [_action_frames(a, fps, len(filled)) for a in actions]
+    marks = [(name, a, min(b, len(filled))) for name, a, b in marks]
     atlas_idx = _choose_atlas(found, pose, geometry)
     model = _build(video_path, work, size, fps, filled, geometry, loop, marks, atlas_idx, shapes, pose,
                    _stage(progress, 55, 95, "building the appearance atlas"))
@@ -234,7 +236,7 @@ def _choose_loop(points, found, shapes, pose, fps, geometry) -> tuple[int, int]:
 
 def _action_frames(mark: ActionMark, fps: int, n: int) -> tuple[str, int, int]:
     start, end = int(round(mark.start_s * fps)), int(round(mark.end_s * fps))
-    if not (0 <= start < end <= n) or end - start < fps // 2:
+    if not (0 <= start < end <= n + 1) or end - start < fps // 2:
         raise TrainingRejected(f"action '{mark.name}' ({mark.start_s:g}-{mark.end_s:g} s) is not inside the video "
                                "or is shorter than half a second")
     return mark.name, start, end
