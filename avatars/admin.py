@@ -64,7 +64,8 @@ class AvatarTrainingJobAdmin(admin.ModelAdmin):
         ("Decision", {"fields": ("decision",)}),
     ]
     readonly_fields = ("name", "account", "state", "reason", "contact", "batch_name", "tags",
-                       "is_background_replacement", "model_resolution", "action_segments", "submitted_at", "model_asset",
+                       "is_background_replacement", "model_resolution", "action_segments", "submitted_at",
+                       "model_asset",
                        "video_player", "letter", "id_images", "cover_image", "check_report", "decision")
 
     def has_add_permission(self, request):
