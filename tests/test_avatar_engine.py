@@ -106,11 +106,11 @@ def test_actions_are_inserted_at_their_time(trained):
     result, *_ = trained
     with Renderer(result.model_path) as renderer:
         track = np.repeat(renderer.model.atlas.shapes[:1], 90, axis=0)
-        plan = renderer._plan(90, [ActionCue("wave", 1.0)])
+        plan = renderer._plan(90, [ActionCue("wave", 1.0)], FPS)
         frames = list(renderer.render(track, actions=[ActionCue("wave", 1.0)]))
         with pytest.raises(KeyError, match="no action named"):
             list(renderer.render(track, actions=[ActionCue("jump", 1.0)]))
-    names = [seg.name for seg, _, _ in plan]
+    names = [seg.name for seg, *_ in plan]
     assert names[:25] == ["idle"] * 25 and names[25] == "wave" and names.count("wave") == 37
     assert len(frames) == 90
 
@@ -155,8 +155,19 @@ def test_render_clip_from_audio_and_from_text(trained, tmp_path):
     out = render_clip(result.model_path, tmp_path / "a.mp4", audio_path=clip)
     fmt = video_format(out)
     assert fmt.has_audio and abs(fmt.duration_s - 8.0) < 0.3 and (fmt.width, fmt.height) == (256, 256)
-    said = render_clip(result.model_path, tmp_path / "t.mp4", text="Hello there.", voice_id="espeak-en-us-m")
-    assert video_format(said).has_audio and video_format(said).duration_s > 0.5
+    said = render_clip(result.model_path, tmp_path / "t.mp4", text="Hello there.", voice_id="espeak-en-us-m", fps=30)
+    said_fmt = video_format(said)
+    assert said_fmt.has_audio and said_fmt.duration_s > 0.5 and said_fmt.fps == 30
+
+
+def test_rendering_at_another_frame_rate_steps_through_the_persons_frames(trained):
+    result, *_ = trained
+    with Renderer(result.model_path) as renderer:
+        plan = renderer._plan(60, [], 30)
+        frames = list(renderer.render(np.repeat(renderer.model.atlas.shapes[:1], 60, axis=0), fps=30))
+    assert len(frames) == 60
+    # 2 s at 30 fps show 2 s of the 25 fps idle loop: 50 distinct frames, some held for two output frames
+    assert [i for _, i, *_ in plan][-1] == 49 and len({i for _, i, *_ in plan}) == 50
 
 
 @pytest.mark.parametrize("kind", ["no_audio", "no_face", "corrupt"])

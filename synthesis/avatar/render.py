@@ -379,45 +379,47 @@ class Renderer:
         self,
         track: np.ndarray,
         *,
+        fps: float | None = None,
         background=None,
         rgba: bool = False,
         size: tuple[int, int] | None = None,
         actions: Sequence[ActionCue] = (),
     ) -> Iterator[np.ndarray]:
-        """One BGR (or BGRA with `rgba`) frame per row of `track`, at the model's frame rate."""
-        plan = self._plan(len(track), actions)
-        poses = np.array([seg.pose[i] if i >= 0 else self.model.base.pose[0] for seg, i, _ in plan])
+        """One BGR (or BGRA with `rgba`) frame per row of `track`, at `fps` (the model's own frame rate by
+        default; another rate steps through the person's frames faster or slower, the mouth still changes
+        every output frame)."""
+        plan = self._plan(len(track), actions, fps or self.fps)
+        poses = np.array([seg.pose[i] for seg, i, _, _ in plan]).reshape(-1, 3)
         entries = self.chooser.viterbi(np.asarray(track, np.float64), poses)
         yield from self._frames(plan, entries, background=background, rgba=rgba, size=size)
 
-    def _plan(self, n: int, actions: Sequence[ActionCue]) -> list[tuple[Segment, int, float]]:
-        """(segment, frame index, fade weight of the idle frame under it) for each output frame."""
+    def _plan(self, n: int, actions: Sequence[ActionCue], fps: float) -> list[tuple[Segment, int, float, int]]:
+        """For each output frame: (segment, its frame index, weight of the idle frame blended under it, the
+        idle frame index under it)."""
         base = self.model.base
-        plan: list[tuple[Segment, int, float]] = []
+        step = self.fps / float(fps)
         cues = sorted(actions, key=lambda c: c.at_s)
         for cue in cues:
             if cue.name not in self.model.actions:
                 raise KeyError(f"this avatar has no action named {cue.name!r}")
-        loop_pos = 0
-        t = 0
+        plan: list[tuple[Segment, int, float, int]] = []
+        loop_pos = 0.0
         fade = ACTION_FADE_FRAMES
-        while t < n:
-            cue = cues[0] if cues else None
-            if cue is not None and t >= int(round(cue.at_s * self.fps)):
-                cues.pop(0)
-                seg = self.model.actions[cue.name]
-                for k in range(seg.frames):
-                    if t >= n:
-                        break
-                    under = max(0.0, 1 - (k + 1) / (fade + 1)) if k < fade else 0.0
-                    if seg.frames - k <= fade:
-                        under = max(under, (fade + 1 - (seg.frames - k)) / (fade + 1))
-                    plan.append((seg, k, under))
-                    t += 1
+        while len(plan) < n:
+            idle = int(loop_pos) % base.frames
+            if cues and len(plan) >= int(round(cues[0].at_s * fps)):
+                seg = self.model.actions[cues.pop(0).name]
+                k = 0.0
+                while int(k) < seg.frames and len(plan) < n:
+                    i = int(k)
+                    under = max(0.0, 1 - (i + 1) / (fade + 1)) if i < fade else 0.0
+                    if seg.frames - i <= fade:
+                        under = max(under, (fade + 1 - (seg.frames - i)) / (fade + 1))
+                    plan.append((seg, i, under, idle))
+                    k += step
                 continue
-            plan.append((base, loop_pos % base.frames, 0.0))
-            loop_pos += 1
-            t += 1
+            plan.append((base, idle, 0.0, idle))
+            loop_pos += step
         return plan
 
     def _frames(self, plan, entries, *, background, rgba, size) -> Iterator[np.ndarray]:
@@ -425,31 +427,51 @@ class Renderer:
 
         model = self.model
         bg = prepare_background(background, (model.width, model.height))
-        base_reader = PrefetchReader(SegmentReader(model, model.base, loop=True))
-        action_reader: SegmentReader | None = None
+        base = SegmentCursor(PrefetchReader(SegmentReader(model, model.base, loop=True)))
+        action: SegmentCursor | None = None
         try:
-            for (seg, index, under), entry in zip(plan, entries, strict=True):
+            for (seg, index, under, idle), entry in zip(plan, entries, strict=True):
                 if seg is model.base:
-                    frame, alpha, index = base_reader.read()
+                    frame, alpha = base.at(index)
                 else:
-                    if action_reader is None or action_reader.seg is not seg or index == 0:
-                        if action_reader is not None:
-                            action_reader.close()
-                        action_reader = SegmentReader(model, seg, loop=False)
-                    got = action_reader.read()
-                    if got is None:
-                        continue
-                    frame, alpha, index = got
+                    if action is None or action.seg is not seg or index < action.index:
+                        if action is not None:
+                            action.close()
+                        action = SegmentCursor(SegmentReader(model, seg, loop=False))
+                    frame, alpha = action.at(index)
                     if under > 0:
-                        idle, idle_alpha, _ = base_reader.read()
-                        frame = cv2.addWeighted(frame, 1 - under, idle, under, 0)
+                        idle_frame, idle_alpha = base.at(idle)
+                        frame = cv2.addWeighted(frame, 1 - under, idle_frame, under, 0)
                         alpha = cv2.addWeighted(alpha, 1 - under, idle_alpha, under, 0)
                 self.compositor.apply(frame, alpha, seg, index, int(entry))
                 yield _finish(frame, alpha, bg, rgba, size)
         finally:
-            base_reader.close()
-            if action_reader is not None:
-                action_reader.close()
+            base.close()
+            if action is not None:
+                action.close()
+
+
+class SegmentCursor:
+    """Random-ish access to a segment read in order: at(i) reads forward (wrapping for a loop) to frame i and
+    returns a copy the caller may change; asking for the same frame again costs no decoding."""
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.seg = reader.seg
+        self.index = -1
+        self._frame: np.ndarray | None = None
+        self._alpha: np.ndarray | None = None
+
+    def at(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        while self.index != index or self._frame is None:
+            got = self.reader.read()
+            if got is None:  # a non-looping segment ended early (a short final GOP): hold its last frame
+                break
+            self._frame, self._alpha, self.index = got
+        return self._frame.copy(), self._alpha.copy()
+
+    def close(self) -> None:
+        self.reader.close()
 
 
 def _finish(frame, alpha, bg, rgba: bool, size) -> np.ndarray:
@@ -548,7 +570,8 @@ def render_clip(
     actions: Sequence[ActionCue] = (),
     progress: Callable[[int, str], None] | None = None,
 ) -> Path:
-    """An MP4 of the avatar speaking `text` (with `voice_id`) or the speech in `audio_path`."""
+    """An MP4 of the avatar speaking `text` (with `voice_id`) or the speech in `audio_path`, at `fps` (25 or
+    30; the model's own rate by default)."""
     import tempfile
 
     from synthesis.face.video_io import VideoWriter
@@ -559,25 +582,16 @@ def render_clip(
             progress(5, "preparing the speech")
         pcm, wav, _phonemes = speech_for_clip(Path(tmp), text=text, voice_id=voice_id, audio_path=audio_path,
                                               converter=converter)
-        rate = renderer.fps
+        rate = fps or renderer.fps
         track = renderer.mouth_model().predict(pcm, 16000, rate)
         frame_size = size or (renderer.model.width, renderer.model.height)
         total = max(1, len(track))
         with VideoWriter(out, size=frame_size, fps=rate, audio=wav) as writer:
-            for i, frame in enumerate(renderer.render(track, background=background, size=size, actions=actions)):
+            frames = renderer.render(track, fps=rate, background=background, size=size, actions=actions)
+            for i, frame in enumerate(frames):
                 writer.write(frame)
                 if progress and i % 25 == 0:
                     progress(10 + int(85 * i / total), "rendering")
-        if fps and fps != rate:
-            _retime(out, fps)
     if progress:
         progress(100, "done")
     return out
-
-
-def _retime(path: Path, fps: int) -> None:
-    tmp = path.with_name(path.stem + f".{fps}fps.mp4")
-    _tools.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", path, "-vf", f"fps={fps}", "-c:v", "libx264",
-                "-preset", "veryfast", "-crf", "18", "-c:a", "copy", "-movflags", "+faststart", tmp],
-               timeout=600, what="ffmpeg frame-rate conversion")
-    tmp.replace(path)
