@@ -6,8 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Debian packages the platform uses: ffmpeg/ffprobe (media), LibreOffice + poppler (PPT pages), a CJK font.
-RUN_APT_PACKAGES := ffmpeg libreoffice-impress poppler-utils fonts-noto-cjk
+# Debian packages the platform uses: ffmpeg/ffprobe (media), LibreOffice + poppler (PPT pages), a CJK font,
+# and the shared libraries the OpenCV wheel loads (libGL, GLib).
+RUN_APT_PACKAGES := ffmpeg libreoffice-impress poppler-utils fonts-noto-cjk libgl1 libglib2.0-0
 # Debian packages the test suite adds: a real browser, Redis and PostgreSQL servers.
 TEST_APT_PACKAGES := chromium redis-server postgresql
 
