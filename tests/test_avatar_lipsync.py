@@ -186,3 +186,28 @@ def test_real_clip_fit_beats_a_closed_mouth(tmp_path):
     pred = model.predict(audio, SR, 25.0)
     assert abs(len(pred) - len(shapes)) <= 1
     assert report["match_share"] is not None and report["match_share"] > 0.5
+
+
+def test_phonetic_driver_recovers_the_phonemes_of_generated_speech(fitted):
+    """ASR words -> espeak phonemes -> audio-refined timings, against the true timings of an espeak sentence."""
+    from synthesis.avatar import phonetic
+    from synthesis.speech import catalog, synth
+
+    model, _ = fitted
+    voice = catalog.default_voice("en")
+    result = synth.synthesize("Please bring my old map back to the open window before the rain comes.",
+                              voice_id=voice.voice_id)
+    pcm = result.pcm.astype(np.float32) / 32768.0
+    audio = lipsync._resample(pcm, result.sample_rate)
+    duration = len(audio) / SR
+    aligned = phonetic.align(audio)
+    assert len(aligned) > 20
+    assert all(a.start <= a.end for a in aligned)
+    true_track = track_from_phonemes(model, result.phonemes, duration, FPS)[:, 0]
+    asr_track = track_from_phonemes(model, aligned, duration, FPS)[:, 0]
+    assert np.corrcoef(true_track, asr_track)[0, 1] > 0.5
+    # silence and noise: no words survive (Whisper's hallucinations on silence are dropped), no phonemes
+    assert phonetic.align(np.zeros(2 * SR, np.float32)) == []
+    # predict() with known phonemes skips the ASR and equals the blended path
+    out = model.predict(pcm, result.sample_rate, FPS, phonemes=result.phonemes)
+    assert out.shape == (math.ceil(duration * FPS - 1e-9), 4) and np.isfinite(out).all()
