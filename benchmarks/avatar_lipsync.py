@@ -5,6 +5,9 @@ audio with it, track the generated frames and compare their mouth with the real 
 measured in the same run: the real track against itself shifted by 2 frames, a loudness-driven baseline (ridge
 on frame loudness, fit on the same training part), a closed mouth.
 `--track-only` scores the mouth model's predicted track directly (no avatar training or rendering).
+The mouth model's `predict` blends the acoustic ridge with the phonetic driver (Whisper base words -> espeak
+phonemes -> visemes); each clip line also reports the driver, blend weight and A/V lag the model chose on its own
+training part (contiguous CV), never on the held-out tail.
 
 Usage: .venv/bin/python benchmarks/avatar_lipsync.py [--track-only] [--clips NAME ...]
 """

@@ -1,16 +1,27 @@
-"""Audio -> mouth shape: the avatar's lip-sync model, learned on the person's own speech.
+"""Audio -> mouth shape: the avatar's lip-sync model, a speaker-independent phonetic driver calibrated on the
+person's own speech, blended with an acoustic map learned on it.
 
-Features: the encoder states of the bundled multilingual Whisper "base" model (faster-whisper / CTranslate2, CPU
-int8). They describe *what* is being said largely independently of the voice and the language, which a
-person-specific map needs when it is trained on seconds of one voice and then driven by any voice (TTS included).
-The encoder runs on short overlapping windows of fixed layout (left context, a hop of new audio, a small
-look-ahead), so the batch path and the streaming path compute exactly the same numbers.
-
+Acoustic driver: the encoder states of the bundled multilingual Whisper "base" model (faster-whisper / CTranslate2,
+CPU int8), run on short overlapping windows of fixed layout (left context, a hop of new audio, a small look-ahead),
+so the batch path (`predict_acoustic`) and the streaming path (`StreamingMouth`) compute exactly the same numbers.
 Per person: PCA of the states, a context stack around each video frame, a ridge map (regularisation chosen by
-contiguous cross-validation) to the 4-value mouth shape of `synthesis.face.landmarks.mouth_shape`, light temporal
-smoothing, then quantile matching of every value to the person's own shape distribution (so open/closed states
-land where the person's own mouth does). Validation: fit on the head of the clip, measure on its tail, then refit
-on everything.
+contiguous cross-validation) to the 4-value mouth shape of `synthesis.face.landmarks.mouth_shape`, light smoothing.
+
+Phonetic driver (`synthesis.avatar.phonetic`, in the spirit of Rhubarb Lip Sync): Whisper base transcribes with word
+timestamps (any language), espeak-ng gives each word's phonemes, their timings are warped onto the word and refined
+on the voiced energy, and each phoneme's viseme class (`viseme_of`) becomes a per-frame class-coverage vector.
+It needs no person data: the prior shape of each viseme is a quantile target of the person's shape distribution.
+Calibration on the person's training video: the A/V lag (+-6 frames, the shift of the prior viseme track that best
+matches their opening), each viseme's shape (ridge toward the prior), and the blend weight between the z-scored
+acoustic and phonetic outputs, chosen on contiguous CV folds of the training part (with under 10 s of speech the
+phonetic prior gets a small bonus). The blend is then quantile-matched to the person's own shape distribution, so
+open/closed states land where their mouth does.
+
+`predict` = the blend (runs the ASR; acoustic only when the model has no phonetic driver or the ASR hears no
+words); `predict_acoustic` and `StreamingMouth` = acoustic only (streaming cannot wait for the ASR's words);
+`track_from_phonemes` = the calibrated phonetic driver on known (TTS) phoneme timings. Validation: fit on the head
+of the clip, measure on its tail, then refit on everything; the report (the model card's validation dict) names the
+chosen driver, blend weight and lag.
 """
 
 from __future__ import annotations
