@@ -580,10 +580,11 @@ def render_clip(
     with tempfile.TemporaryDirectory(prefix="clip-") as tmp, Renderer(model_path) as renderer:
         if progress:
             progress(5, "preparing the speech")
-        pcm, wav, _phonemes = speech_for_clip(Path(tmp), text=text, voice_id=voice_id, audio_path=audio_path,
-                                              converter=converter)
+        pcm, wav, phonemes = speech_for_clip(Path(tmp), text=text, voice_id=voice_id, audio_path=audio_path,
+                                             converter=converter)
         rate = fps or renderer.fps
-        track = renderer.mouth_model().predict(pcm, 16000, rate)
+        # TTS gives the exact phonemes (the phonetic driver skips the ASR); recorded audio goes through the ASR
+        track = renderer.mouth_model().predict(pcm, 16000, rate, phonemes=phonemes or None)
         frame_size = size or (renderer.model.width, renderer.model.height)
         total = max(1, len(track))
         with VideoWriter(out, size=frame_size, fps=rate, audio=wav) as writer:
