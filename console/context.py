@@ -5,6 +5,8 @@ NAVIGATION = [
     ("Overview", "console:overview", None),
     ("Task center", "console:tasks", "metastudio:job:show"),
     ("Asset library", "console:assets", "metastudio:asset:show"),
+    ("Avatar library", "console:avatars", "metastudio:avatar:show"),
+    ("Avatar production", "console:avatar_new", "metastudio:avatar:show"),
     ("Voice library", "console:voices", "metastudio:voice:show"),
     ("Voice production", "console:voice_new", "metastudio:voice:show"),
     ("TTS playground", "console:tts", "metastudio:tts:create"),

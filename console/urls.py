@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console import assets_views, views, voices_views
+from console import assets_views, avatars_views, views, voices_views
 
 app_name = "console"
 
@@ -16,6 +16,21 @@ urlpatterns = [
     path("assets/<uuid:asset_id>/", assets_views.detail, name="asset_detail"),
     path("assets/<uuid:asset_id>/files/<uuid:file_id>", assets_views.asset_file, name="asset_file"),
     path("assets/<uuid:asset_id>/files/<uuid:file_id>/complete", assets_views.complete, name="asset_complete"),
+    path("avatars/", avatars_views.library, name="avatars"),
+    path("avatars/new", avatars_views.new_job, name="avatar_new"),
+    path("avatars/<uuid:asset_id>/", avatars_views.model_detail, name="avatar_detail"),
+    path("avatars/<uuid:asset_id>/cover", avatars_views.cover, name="avatar_cover"),
+    path("avatars/<uuid:asset_id>/preview.mp4", avatars_views.preview, name="avatar_preview"),
+    path("avatars/<uuid:asset_id>/speak", avatars_views.speak, name="avatar_speak"),
+    path("avatars/<uuid:asset_id>/speak/<uuid:job_id>", avatars_views.speak_state, name="avatar_speak_state"),
+    path("avatars/<uuid:asset_id>/clips/<uuid:job_id>.mp4", avatars_views.clip, name="avatar_clip"),
+    path("avatars/jobs/<uuid:job_id>/", avatars_views.job_detail, name="avatar_job"),
+    path("avatars/jobs/<uuid:job_id>/state", avatars_views.job_state, name="avatar_job_state"),
+    path("avatars/jobs/<uuid:job_id>/upload-urls", avatars_views.upload_urls, name="avatar_upload_urls"),
+    path("avatars/jobs/<uuid:job_id>/files/<str:field>", avatars_views.upload_file, name="avatar_file"),
+    path("avatars/jobs/<uuid:job_id>/actions", avatars_views.update_segments, name="avatar_segments"),
+    path("avatars/jobs/<uuid:job_id>/submit", avatars_views.submit_job, name="avatar_submit"),
+    path("avatars/jobs/<uuid:job_id>/delete", avatars_views.delete_job, name="avatar_job_delete"),
     path("voices/", voices_views.library, name="voices"),
     path("voices/new", voices_views.new_job, name="voice_new"),
     path("voices/presets/<str:voice_id>/sample.wav", voices_views.preset_sample, name="voice_preset_sample"),

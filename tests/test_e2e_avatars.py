@@ -1,0 +1,150 @@
+"""Avatar production as a user does it, on a real platform (uvicorn + django-q2 worker) in headless Chromium: the
+tenant admin reads the shooting guide, creates a job, uploads a short talking clip (PUT to its signed URL in
+resumable pieces, with a progress bar) and the authorization letter, ticks the consent and submits; the check
+report appears by itself when the worker's check finishes. A reviewer approves (server-side, through
+avatars.actions, as the back office does); the page follows the training and links the model, whose page plays
+the preview clip and shows the model card. (Try it is covered by test_console_avatars: rendering a clip in a
+fresh worker adds about 12 s here.)"""
+
+import re
+
+import pytest
+
+from tests import media_samples as ms
+from tests.services import PYTHON, Processes, django_script, free_port, manage, platform_env
+from tests.test_e2e_console import CHROMIUM, CHROMIUM_ARGS, _login
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    import os
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian chromium is not installed (make test installs it)")
+    data_dir = tmp_path_factory.mktemp("avatar-platform")
+    env = platform_env(data_dir)
+    manage(env, "migrate", "--no-input", "-v0")
+    output = manage(env, "bootstrap_demo")
+    port = free_port()
+    processes = Processes(data_dir / "logs")
+    try:
+        web = processes.start("platform", [PYTHON, "manage.py", "runplatform", "--port", str(port)], env)
+        processes.wait_for_port(web, port, timeout=60)
+        yield {"base": f"http://127.0.0.1:{port}", "env": env,
+               "password": re.search(r"user demo-admin\s+password (\S+)", output).group(1)}
+    finally:
+        processes.stop_all()
+
+
+@pytest.fixture(scope="module")
+def material(tmp_path_factory):
+    from synthesis.avatar.testmedia import make_talking_clip
+
+    folder = tmp_path_factory.mktemp("avatar-material")
+    make_talking_clip(folder / "talk.mp4", seconds=4, size=(256, 256))
+    return {"video": folder / "talk.mp4", "letter": ms.make_pdf(folder / "letter.pdf", pages=1)}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM,
+                                              args=CHROMIUM_ARGS + ["--autoplay-policy=no-user-gesture-required"])
+        yield launched
+        launched.close()
+
+
+def test_upload_check_review_train_and_preview(platform, browser, material):
+    base = platform["base"]
+    context = browser.new_context()
+    page = context.new_page()
+    _login(page, base, "demo-admin", platform["password"])
+
+    # 1. Avatar production: the shooting guide, then a new job.
+    page.click("nav >> text=Avatar production")
+    assert "1080p" in page.inner_text("[data-testid=shooting-guide]")
+    page.fill("[data-testid=avatar-name-input]", "Browser Avatar")
+    page.click("[data-testid=avatar-create]")
+    page.wait_for_selector("[data-testid=training_video-input]")
+    job_url = page.url
+    job_id = re.search(r"/avatars/jobs/([0-9a-f-]{36})/", job_url).group(1)
+    assert page.is_disabled("[data-testid=submit-job]")
+
+    # 2. The training video to its signed URL with a progress bar, then the letter.
+    # Small pieces, and the connection drops once on the way: the upload asks how much arrived and goes on.
+    page.evaluate("() => { document.getElementById('avatar-job').dataset.pieceBytes = String(32 * 1024); }")
+    pieces = []
+
+    def flaky(route):
+        pieces.append(route.request.headers.get("content-range"))
+        if len(pieces) == 2:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/avatar-uploads/.*"), lambda route: flaky(route) if route.request.method == "PUT"
+               else route.continue_())
+    page.set_input_files("[data-testid=training_video-input]", str(material["video"]))
+    page.click("[data-testid=training_video-upload]")
+    page.wait_for_selector("[data-testid=training_video-status][data-state=done]", timeout=30000)
+    assert page.evaluate("() => document.querySelector('[data-testid=training_video-progress]').value") == 100
+    size = material["video"].stat().st_size
+    assert len(pieces) >= 3 and pieces[1] == pieces[2], pieces  # the dropped piece was sent again
+    assert pieces[-1].endswith(f"-{size - 1}/{size}"), pieces
+    page.unroute(re.compile(r".*/avatar-uploads/.*"))
+    page.set_input_files("[data-testid=grant_file-input]", str(material["letter"]))
+    page.click("[data-testid=grant_file-upload]")
+    page.wait_for_selector("[data-testid=grant_file-status][data-state=done]", timeout=30000)
+    page.wait_for_selector("[data-testid=submit-job]:enabled")
+
+    # 3. Consent, submit: the check runs on the worker and its report appears without touching the page.
+    page.check("[data-testid=consent]")
+    page.click("[data-testid=submit-job]")
+    page.wait_for_selector("[data-testid=job-state]:text('AUTO_VERIFYING'), [data-testid=check-report]")
+    page.wait_for_selector("[data-testid=check-report]", timeout=60000)
+    assert page.inner_text("[data-testid=job-state]").strip() == "MANUAL_VERIFYING", \
+        page.inner_text("[data-testid=job-state-panel]")
+    rules = page.eval_on_selector_all("[data-testid=check-rule]", "rows => rows.map(r => [r.dataset.rule, "
+                                                                  "r.dataset.status, r.cells[2].innerText])")
+    statuses = {rule: status for rule, status, _ in rules}
+    assert statuses["one_person"] == "pass" and statuses["face_visible"] == "pass"
+    assert statuses["duration"] == "warn" and all(message for _, _, message in rules)
+    assert page.locator("[data-testid=review-waiting]").count() == 1
+
+    # 4. The reviewer approves (as the back office does); training runs on the worker, followed live.
+    state = django_script(platform["env"], f"""
+        from avatars import actions
+        from avatars.models import AvatarTrainingJob
+        from tenancy.audit import Actor
+        job = actions.review(Actor.system(), AvatarTrainingJob.objects.get(pk="{job_id}"), approved=True,
+                             message="letter and face match")
+        result = job.state
+    """)
+    assert state == "MANUAL_VERIFY_SUCCESS"
+    page.wait_for_selector("[data-testid=job-state]:text-matches('MANUAL_VERIFY_SUCCESS|TRAINING|INFERENCE|"
+                           "JOB_SUCCESS')", timeout=20000)
+    page.wait_for_selector("[data-testid=job-model-link]", timeout=90000)
+    assert page.inner_text("[data-testid=job-state]").strip() == "JOB_SUCCESS"
+    assert page.inner_text("[data-testid=review-verdict]").strip() == "approved"
+
+    # 5. The model page: the preview clip plays, the model card is there.
+    page.click("[data-testid=job-model-link]")
+    page.wait_for_selector("[data-testid=avatar-preview-video]")
+    page.wait_for_function("() => document.querySelector('[data-testid=avatar-preview-video]').readyState >= 1",
+                           timeout=15000)
+    assert page.evaluate("() => document.querySelector('[data-testid=avatar-preview-video]').duration") > 1
+    card = page.inner_text("[data-testid=model-card]")
+    assert "256x256" in card and "Training video length" in card
+    assert page.locator("[data-testid=model-validation]").count() == 1
+    assert page.inner_text("[data-testid=avatar-name]").strip() == "Browser Avatar"
+
+    # 6. The avatar library lists it with its cover.
+    page.click("nav >> text=Avatar library")
+    page.wait_for_function("() => { const img = document.querySelector('[data-testid=avatar-cover]');"
+                           " return img && img.complete && img.naturalWidth > 0; }", timeout=10000)
+    assert "Browser Avatar" in page.inner_text("[data-testid=my-avatars]")
+    context.close()
