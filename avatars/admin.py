@@ -2,25 +2,21 @@
 authorization letter and the ID images, then approve (training is queued), send back with a reason (the tenant
 fixes and resubmits) or refuse for good. The material is served only through this admin's protected views."""
 
-import mimetypes
-import re
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from assets.serving import ranged_response
 from avatars import actions, uploads
 from avatars.models import AvatarJobLog, AvatarTrainingJob, AvatarUpload
 from metastudio.errors import ServiceError
 from tenancy.audit import Actor
 
 FILE_FIELDS = tuple(uploads.FIELDS.values())  # training_video, grant_file, id_card_image1, id_card_image2, cover
-RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-CHUNK = 1024 * 1024
 
 
 class LogInline(admin.TabularInline):
@@ -92,40 +88,7 @@ class AvatarTrainingJobAdmin(admin.ModelAdmin):
         job = AvatarTrainingJob.objects.filter(pk=job_id).first()
         if job is None or field not in FILE_FIELDS or not getattr(job, field):
             raise Http404
-        stored = getattr(job, field)
-        content_type = mimetypes.guess_type(stored.name)[0] or "application/octet-stream"
-        size = stored.size
-        match = RANGE.match(request.headers.get("Range", "").strip())
-        if not match or not any(match.groups()):
-            response = FileResponse(stored.open("rb"), content_type=content_type)
-            response["Accept-Ranges"] = "bytes"
-            return response
-        first, last = match.groups()
-        start = int(first) if first else max(0, size - int(last))
-        end = min(size - 1, int(last)) if first and last else size - 1
-        if start >= size or start > end:
-            response = StreamingHttpResponse(iter(()), status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
-        handle = stored.open("rb")
-        handle.seek(start)
-
-        def body(remaining=end - start + 1):
-            try:
-                while remaining > 0:
-                    chunk = handle.read(min(CHUNK, remaining))
-                    if not chunk:
-                        break
-                    remaining -= len(chunk)
-                    yield chunk
-            finally:
-                handle.close()
-
-        response = StreamingHttpResponse(body(), status=206, content_type=content_type)
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-        response["Content-Length"] = str(end - start + 1)
-        response["Accept-Ranges"] = "bytes"
-        return response
+        return ranged_response(request, getattr(job, field))
 
     def _url(self, job, field: str) -> str:
         return reverse("admin:avatars_admin_file", args=[job.pk, field])

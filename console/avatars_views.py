@@ -5,17 +5,17 @@ the review and the training followed live), the model page (preview clip, model 
 speaks a text or an uploaded audio file) and the training job list. Views parse input, call avatars.actions and
 render."""
 
-import mimetypes
 import re
 from datetime import datetime
 from functools import wraps
 
-from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from assets.models import Asset, AssetFile
+from assets.serving import ranged_response
 from avatars import actions, uploads
 from avatars.api.serializers import job_json
 from avatars.models import AvatarTrainingJob, AvatarUpload
@@ -95,11 +95,9 @@ VALIDATION_LABELS = {
 }
 CONSENT_TEXT = ("I confirm the person in the video has authorized the use of their likeness and voice to make this "
                 "avatar, as stated in the uploaded authorization letter.")
-RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 # One marked action per line of the form: "wave 12-15.5" (seconds in the training video).
 SEGMENT_LINE = re.compile(r"^\s*(?P<name>.+?)\s+(?P<start>\d+(?:\.\d+)?)\s*(?:-|–|to)\s*"
                           r"(?P<end>\d+(?:\.\d+)?)\s*s?\s*$")
-CHUNK = 1024 * 1024
 SPEAK_TEXT = "Hello! I am your digital human. Nice to meet you."
 SPEAK_VOICE = "espeak-en-us-f"  # the voice chosen first (else the first English preset)
 
@@ -151,40 +149,9 @@ def _stored_file(asset: Asset, category: str) -> AssetFile | None:
 
 
 def _media_response(request, stored, content_type: str | None = None):
-    """A stored file inline; Range requests are honoured so that a video player can seek."""
-    content_type = content_type or mimetypes.guess_type(stored.name)[0] or "application/octet-stream"
-    size = stored.size
-    match = RANGE.match(request.headers.get("Range", "").strip())
-    if not match or not any(match.groups()):
-        response = FileResponse(stored.open("rb"), content_type=content_type)
-    else:
-        first, last = match.groups()
-        start = int(first) if first else max(0, size - int(last))
-        end = min(size - 1, int(last)) if first and last else size - 1
-        if start >= size or start > end:
-            response = StreamingHttpResponse(iter(()), status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
-        handle = stored.open("rb")
-        handle.seek(start)
-
-        def body(remaining=end - start + 1):
-            try:
-                while remaining > 0:
-                    chunk = handle.read(min(CHUNK, remaining))
-                    if not chunk:
-                        break
-                    remaining -= len(chunk)
-                    yield chunk
-            finally:
-                handle.close()
-
-        response = StreamingHttpResponse(body(), status=206, content_type=content_type)
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-        response["Content-Length"] = str(end - start + 1)
-    response["Accept-Ranges"] = "bytes"
+    """A stored file inline (seekable), cached briefly by the browser."""
+    response = ranged_response(request, stored, content_type)
     response["Cache-Control"] = "private, max-age=300"
-    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 
