@@ -18,7 +18,7 @@ from assets import actions
 from assets.api.views import filter_assets
 from assets.models import Asset, AssetFile
 from assets.tasks import PROCESS
-from console.views import _actor, _attempt, _forbidden, console_page
+from console.views import _actor, _attempt, _forbidden, console_page, json_forbidden
 from metastudio import jobs
 from metastudio.errors import InvalidParameter, ServiceError
 from tenancy.permissions import user_can
@@ -72,11 +72,6 @@ def _permissions(user) -> dict[str, bool]:
 
 def _json_error(error: ServiceError) -> JsonResponse:
     return JsonResponse(error.body(), status=error.status)
-
-
-def _json_forbidden(action: str) -> JsonResponse:
-    return JsonResponse({"error_code": "MSS.00000005", "error_msg": f"your IAM policies do not allow {action}"},
-                        status=403)
 
 
 def _account_asset(request, asset_id, queryset=None) -> Asset:
@@ -182,7 +177,7 @@ def status(request):
 def upload(request):
     """Step 1 of an upload: create the asset and its main file; answer the signed upload URL."""
     if not user_can(request.user, "metastudio:file:create"):
-        return _json_forbidden("metastudio:file:create")
+        return json_forbidden("metastudio:file:create")
     account = request.user.account
     post = request.POST
     try:
@@ -215,7 +210,7 @@ def upload(request):
 def complete(request, asset_id, file_id):
     """Step 3 of an upload: verify the bytes and start processing (or cancel with state=CANCELLED)."""
     if not user_can(request.user, "metastudio:file:complete"):
-        return _json_forbidden("metastudio:file:complete")
+        return json_forbidden("metastudio:file:complete")
     asset = _account_asset(request, asset_id)
     file = asset.files.filter(pk=file_id).first()
     if file is None:

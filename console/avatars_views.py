@@ -7,7 +7,6 @@ render."""
 
 import re
 from datetime import datetime
-from functools import wraps
 
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -20,9 +19,9 @@ from avatars import actions, uploads
 from avatars.api.serializers import job_json
 from avatars.models import AvatarTrainingJob, AvatarUpload
 from avatars.tasks import SPEAK
-from console.assets_views import _json_error, _json_forbidden
-from console.views import _actor, _attempt, _forbidden, console_page
-from console.voices_views import DEFAULT_REGION, _preset_groups, _uploaded_path, _voice_assets, _wants_json
+from console.assets_views import _json_error
+from console.views import _actor, _attempt, _forbidden, console_page, json_action, refuse, wants_json
+from console.voices_views import DEFAULT_REGION, _preset_groups, _uploaded_path, _voice_assets
 from metastudio import jobs
 from metastudio.errors import InvalidParameter, ServiceError
 from tenancy.permissions import user_can
@@ -103,26 +102,6 @@ SPEAK_VOICE = "espeak-en-us-f"  # the voice chosen first (else the first English
 
 
 # --- helpers --------------------------------------------------------------------------------------------------
-
-def _json_action(action: str):
-    """A console JSON endpoint: signed in with avatar:show; `action` missing answers a JSON 403."""
-
-    def decorate(view):
-        @console_page("metastudio:avatar:show")
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not user_can(request.user, action):
-                return _json_forbidden(action)
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorate
-
-
-def _refuse(request, action: str):
-    return _json_forbidden(action) if _wants_json(request) else _forbidden(request, action)
-
 
 def _account_job(request, job_id) -> AvatarTrainingJob:
     job = (AvatarTrainingJob.objects.select_related("engine_job", "model_asset", "project")
@@ -345,7 +324,7 @@ def model_detail(request, asset_id):
 def speak(request, asset_id):
     """Try it: the model says a text with a voice, or lip-syncs an uploaded WAV/MP3 (a job; its clip follows)."""
     if not user_can(request.user, "metastudio:avatar:speak"):
-        return _refuse(request, "metastudio:avatar:speak")
+        return refuse(request, "metastudio:avatar:speak")
     asset = _account_model(request, asset_id)
     started = []
 
@@ -359,7 +338,7 @@ def speak(request, asset_id):
                                                      voice_id=request.POST.get("voice_id") or None,
                                                      project=_project(request.user.account)))
 
-    if _wants_json(request):
+    if wants_json(request):
         try:
             work()
         except ServiceError as error:
@@ -471,7 +450,7 @@ def job_state(request, job_id):
 
 
 @require_POST
-@_json_action("metastudio:avatar:update")
+@json_action("metastudio:avatar:show", "metastudio:avatar:update")
 def upload_urls(request, job_id):
     """Signed upload URLs for the page's script (the training video is PUT there in resumable pieces);
     replace_video=1 drops the accepted video first (a new one after a failed check)."""
@@ -490,7 +469,7 @@ def upload_urls(request, job_id):
 def upload_file(request, job_id, field):
     """A whole file posted by the form (the letter, an ID image, the cover; the video when the script is off)."""
     if not user_can(request.user, "metastudio:avatar:update"):
-        return _refuse(request, "metastudio:avatar:update")
+        return refuse(request, "metastudio:avatar:update")
     job = _account_job(request, job_id)
     slot = SLOTS.get(field)
     if slot is None:
@@ -501,7 +480,7 @@ def upload_file(request, job_id, field):
             actions.upload_file(_actor(request), job, slot, path, name)
 
     label = FILE_NAMES[field]
-    if _wants_json(request):
+    if wants_json(request):
         try:
             work()
         except ServiceError as error:

@@ -6,7 +6,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -43,6 +43,36 @@ def console_page(action: str | None = None):
 
 def _forbidden(request, action: str):
     return render(request, "console/forbidden.html", {"action": action}, status=403)
+
+
+def wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def json_forbidden(action: str) -> JsonResponse:
+    return JsonResponse({"error_code": "MSS.00000005", "error_msg": f"your IAM policies do not allow {action}"},
+                        status=403)
+
+
+def refuse(request, action: str):
+    """The IAM refusal a page's script (JSON) or a browser (HTML) expects."""
+    return json_forbidden(action) if wants_json(request) else _forbidden(request, action)
+
+
+def json_action(page_action: str, action: str):
+    """A console JSON endpoint: signed in with `page_action`; `action` missing answers a JSON 403."""
+
+    def decorate(view):
+        @console_page(page_action)
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not user_can(request.user, action):
+                return json_forbidden(action)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
 
 
 def _actor(request) -> Actor:

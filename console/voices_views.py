@@ -4,7 +4,6 @@ audit and training live) and the TTS playground. Views parse input, call voices.
 
 import tempfile
 from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
 
 from django.core.cache import cache
@@ -14,8 +13,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from assets.models import Asset, AssetFile
-from console.assets_views import _json_error, _json_forbidden
-from console.views import _actor, _attempt, _forbidden, console_page
+from console.assets_views import _json_error
+from console.views import _actor, _attempt, _forbidden, console_page, json_action, refuse, wants_json
 from metastudio.errors import InvalidParameter, ServiceError
 from tenancy.permissions import user_can
 from voices import actions, speech
@@ -63,22 +62,6 @@ CONSENT_TEXT = ("I confirm the speaker has authorized the use of their voice to 
 
 # --- helpers ------------------------------------------------------------------------------------
 
-def _json_action(action: str):
-    """A console JSON endpoint: signed in with voice:show; `action` missing answers a JSON 403."""
-
-    def decorate(view):
-        @console_page("metastudio:voice:show")
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not user_can(request.user, action):
-                return _json_forbidden(action)
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorate
-
-
 def _account_job(request, job_id) -> VoiceTrainingJob:
     job = (VoiceTrainingJob.objects.select_related("engine_job", "voice_asset")
            .filter(account=request.user.account, pk=job_id).first())
@@ -101,10 +84,6 @@ def _account_voice(request, asset_id) -> Asset:
 def _sample_file(asset: Asset):
     return (asset.files.filter(category=AssetFile.Category.SAMPLE, state=AssetFile.State.CREATED)
             .exclude(stored="").first())
-
-
-def _wants_json(request) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
 
 
 @contextmanager
@@ -312,7 +291,7 @@ def recording_audio(request, job_id, index):
 
 
 @require_POST
-@_json_action("metastudio:voice:upload")
+@json_action("metastudio:voice:show", "metastudio:voice:upload")
 def upload_recording(request, job_id, index):
     """One sentence recorded in the browser (a 16-bit mono WAV): checked at once; answers its status."""
     job = _account_job(request, job_id)
@@ -325,13 +304,9 @@ def upload_recording(request, job_id, index):
     return JsonResponse({"sentence": recording_json(recording), "missing": actions.missing_material(job)})
 
 
-def _refuse(request, action: str):
-    return _json_forbidden(action) if _wants_json(request) else _forbidden(request, action)
-
-
 def _answer_upload(request, job, work, success: str):
     """Run an upload action; JSON for the page's script, else a message and back to the job page."""
-    if _wants_json(request):
+    if wants_json(request):
         try:
             work()
         except ServiceError as error:
@@ -346,7 +321,7 @@ def _answer_upload(request, job, work, success: str):
 def upload_package(request, job_id):
     """A zip of N.wav (+ N.txt) for every sentence, or the long recording of an ADVANCE job."""
     if not user_can(request.user, "metastudio:voice:upload"):
-        return _refuse(request, "metastudio:voice:upload")
+        return refuse(request, "metastudio:voice:upload")
     job = _account_job(request, job_id)
 
     def work():
@@ -360,7 +335,7 @@ def upload_package(request, job_id):
 @console_page("metastudio:voice:show")
 def upload_letter(request, job_id):
     if not user_can(request.user, "metastudio:voice:upload"):
-        return _refuse(request, "metastudio:voice:upload")
+        return refuse(request, "metastudio:voice:upload")
     job = _account_job(request, job_id)
 
     def work():
