@@ -31,7 +31,7 @@ def _clean_name(name) -> str:
     return name
 
 
-def _clean_tags(tags) -> list[str]:
+def clean_tags(tags) -> list[str]:
     if tags is None:
         return []
     if not isinstance(tags, list) or len(tags) > MAX_TAGS:
@@ -79,7 +79,7 @@ def create_asset(actor: Actor, account, *, name, asset_type, description="", tag
     if len(description or "") > 1024:
         raise InvalidParameter("at most 1024 characters", field="asset_description")
     asset = Asset(account=account, project=project, created_by=actor.user, name=_clean_name(name),
-                  description=description or "", type=asset_type, tags=_clean_tags(tags),
+                  description=description or "", type=asset_type, tags=clean_tags(tags),
                   system_properties=_clean_properties(system_properties), created_by_platform=created_by_platform)
     asset.review, asset.review_note = _review(account, asset.name, asset.description, *asset.tags)
     asset.save()
@@ -102,7 +102,7 @@ def update_asset(actor: Actor, asset: Asset, *, name=None, description=None, tag
             raise InvalidParameter("at most 1024 characters", field="asset_description")
         asset.description = changed["asset_description"] = description
     if tags is not None:
-        asset.tags = changed["tags"] = _clean_tags(tags)
+        asset.tags = changed["tags"] = clean_tags(tags)
     if system_properties is not None:
         asset.system_properties = changed["system_properties"] = _clean_properties(system_properties)
     if changed:

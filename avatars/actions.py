@@ -32,10 +32,8 @@ from tenancy.audit import Actor, record_audit
 State = AvatarTrainingJob.State
 Slot = AvatarUpload.Slot
 By = AvatarJobLog.By
-MAX_TAGS = 20
 MAX_ACTIONS = 10
 ACTION_NAME = re.compile(r"[\w][\w \-]{0,31}")
-MAX_TAG_LENGTH = 64
 MAX_VIDEO_PARTS = 1000
 MODEL_VERSIONS = ("V3", "V3.2")
 COMMANDS = ("SUBMITVERIFYING", "GET_MULTIPART_UPLOADED", "CONFIRM_MULTIPART_UPLOADED")
@@ -121,20 +119,6 @@ def _clean_text(value, field: str, limit: int) -> str:
     return value.strip()
 
 
-def _clean_tags(tags) -> list[str]:
-    if tags is None:
-        return []
-    if not isinstance(tags, list) or len(tags) > MAX_TAGS:
-        raise InvalidParameter(f"must be a list of at most {MAX_TAGS} tags", field="tags")
-    cleaned = []
-    for index, tag in enumerate(tags):
-        if not isinstance(tag, str) or not 1 <= len(tag.strip()) <= MAX_TAG_LENGTH:
-            raise InvalidParameter(f"each tag is 1 to {MAX_TAG_LENGTH} characters", field=f"tags[{index}]")
-        if tag.strip() not in cleaned:
-            cleaned.append(tag.strip())
-    return cleaned
-
-
 def _clean_bool(value, field: str) -> bool:
     if not isinstance(value, bool):
         raise InvalidParameter("must be true or false", field=field)
@@ -194,7 +178,7 @@ def create_training_job(actor: Actor, account, *, name, contact="", batch_name="
     job = AvatarTrainingJob(
         account=account, project=project, created_by=actor.user, name=name,
         contact=_clean_text(contact, "contact", 128), batch_name=_clean_text(batch_name, "batch_name", 64),
-        tags=_clean_tags(tags), model_version=model_version,
+        tags=asset_actions.clean_tags(tags), model_version=model_version,
         is_background_replacement=_clean_bool(is_background_replacement, "is_background_replacement"),
         video_multipart_count=_clean_parts(video_multipart_count),
         action_segments=_clean_action_segments(action_segments))
@@ -225,7 +209,7 @@ def update_training_job(actor: Actor, job: AvatarTrainingJob, *, name=None, cont
     if batch_name is not None:
         job.batch_name = changed["batch_name"] = _clean_text(batch_name, "batch_name", 64)
     if tags is not None:
-        job.tags = changed["tags"] = _clean_tags(tags)
+        job.tags = changed["tags"] = asset_actions.clean_tags(tags)
     if is_background_replacement is not None:
         job.is_background_replacement = changed["is_background_replacement"] = _clean_bool(
             is_background_replacement, "is_background_replacement")
