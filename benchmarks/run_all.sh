@@ -17,7 +17,8 @@ if [ "${1:-}" = "--quick" ]; then
         "benchmarks/tts_speed.py"
         "benchmarks/tts_first_chunk.py --rounds 5"
         "benchmarks/voice_training_time.py"
-        "benchmarks/avatar_lipsync.py --track-only")
+        "benchmarks/avatar_lipsync.py --track-only"
+        "benchmarks/avatar_speed.py --seconds 12")
 else
   RUNS=("benchmarks/api_overhead.py --http"
         "benchmarks/rate_limit_accuracy.py"
@@ -28,7 +29,8 @@ else
         "benchmarks/tts_intelligibility.py"
         "benchmarks/voice_training_time.py"
         "benchmarks/voice_clone.py"
-        "benchmarks/avatar_lipsync.py")
+        "benchmarks/avatar_lipsync.py"
+        "benchmarks/avatar_speed.py")
   if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then
     RUNS+=("benchmarks/rate_limit_accuracy.py --redis")
   fi
