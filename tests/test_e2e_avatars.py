@@ -3,8 +3,8 @@ tenant admin reads the shooting guide, creates a job, uploads a short talking cl
 resumable pieces, with a progress bar) and the authorization letter, ticks the consent and submits; the check
 report appears by itself when the worker's check finishes. A reviewer approves (server-side, through
 avatars.actions, as the back office does); the page follows the training and links the model, whose page plays
-the preview clip and shows the model card. (Try it is covered by test_console_avatars: rendering a clip in a
-fresh worker adds about 12 s here.)"""
+the preview clip and shows the model card; *try it* makes the avatar say a new sentence (the speech engine's
+voice) and lip-sync an uploaded recording, and each clip plays in the page."""
 
 import re
 
@@ -14,7 +14,7 @@ from tests import media_samples as ms
 from tests.services import PYTHON, Processes, django_script, free_port, manage, platform_env
 from tests.test_e2e_console import CHROMIUM, CHROMIUM_ARGS, _login
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +40,12 @@ def platform(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def material(tmp_path_factory):
-    from synthesis.avatar.testmedia import make_talking_clip
+    from synthesis.avatar.testmedia import make_talking_clip, opening_track, speech_like_audio, write_wav
 
     folder = tmp_path_factory.mktemp("avatar-material")
     make_talking_clip(folder / "talk.mp4", seconds=4, size=(256, 256))
-    return {"video": folder / "talk.mp4", "letter": ms.make_pdf(folder / "letter.pdf", pages=1)}
+    recording = write_wav(folder / "recording.wav", speech_like_audio(opening_track(3.0, 25, seed=3), 25, seed=3))
+    return {"video": folder / "talk.mp4", "letter": ms.make_pdf(folder / "letter.pdf", pages=1), "audio": recording}
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +143,24 @@ def test_upload_check_review_train_and_preview(platform, browser, material):
     assert page.locator("[data-testid=model-validation]").count() == 1
     assert page.inner_text("[data-testid=avatar-name]").strip() == "Browser Avatar"
 
-    # 6. The avatar library lists it with its cover.
+    # 6. Try it: a new sentence from text, then an uploaded recording; each clip is rendered on the worker.
+    page.fill("[data-testid=speak-text]", "Good morning, this is a new sentence.")
+    page.click("[data-testid=speak-start]")
+    page.wait_for_selector("#speak-form[data-state=done]", timeout=90000)
+    page.wait_for_function("() => document.querySelector('[data-testid=speak-video]').readyState >= 1",
+                           timeout=15000)
+    said = page.evaluate("() => document.querySelector('[data-testid=speak-video]').duration")
+    assert said > 1
+    page.check("[data-testid=speak-mode-audio]")
+    page.set_input_files("[data-testid=speak-audio]", str(material["audio"]))
+    page.click("[data-testid=speak-start]")
+    page.wait_for_selector("#speak-form[data-state=running]", timeout=10000)
+    page.wait_for_selector("#speak-form[data-state=done]", timeout=90000)
+    page.wait_for_function("() => document.querySelector('[data-testid=speak-video]').readyState >= 1",
+                           timeout=15000)
+    assert abs(page.evaluate("() => document.querySelector('[data-testid=speak-video]').duration") - 3.0) < 0.3
+
+    # 7. The avatar library lists it with its cover.
     page.click("nav >> text=Avatar library")
     page.wait_for_function("() => { const img = document.querySelector('[data-testid=avatar-cover]');"
                            " return img && img.complete && img.naturalWidth > 0; }", timeout=10000)
