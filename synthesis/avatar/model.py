@@ -38,7 +38,7 @@ class Segment:
     video: str
     alpha: str
     frames: int
-    to_canonical: np.ndarray  # (F, 2, 3) frame -> canonical similarity transforms
+    to_canonical: np.ndarray  # (F, 2, 3) similarity transforms: frame pixels -> canonical crop pixels
     lower_face: np.ndarray  # (F, P, 2) lower-face landmarks in canonical crop coordinates
     pose: np.ndarray  # (F, 3) yaw, pitch, roll
     source_start: float = 0.0  # seconds into the training video

@@ -3,9 +3,9 @@
 Pass 1 tracks the face (landmarks, head pose, mouth shape) at a small analysis size and fits the
 audio -> mouth-shape model on the person's own speech. The canonical frame is the most frontal frame: every
 frame is mapped onto it by a similarity transform fitted to points that do not move in speech. Pass 2
-decodes at the model resolution and keeps only what the renderer needs: the idle loop (chosen where the head
-is calmest and the end meets the start), the marked actions, and an atlas of aligned lower-face crops, each
-with its matte."""
+decodes at the model resolution and keeps only what the renderer needs: the idle loop (the calmest stretch,
+played forward then backward), the marked actions, and an atlas of aligned lower-face crops, each with its
+matte."""
 
 from __future__ import annotations
 
@@ -356,8 +356,6 @@ def _encode_segment(media, stem, name, size, fps, frames, alphas, transforms, lo
 def _write_cover(base_video: Path, cover: Path) -> None:
     import cv2
 
-    from synthesis.face.video_io import video_format as fmt_of
-
-    fmt = fmt_of(base_video)
+    fmt = video_format(base_video)
     frame = next(read_frames(base_video, size=(fmt.width, fmt.height)))
     cv2.imwrite(str(cover), frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
