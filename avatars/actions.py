@@ -528,7 +528,7 @@ def submit(actor: Actor, job: AvatarTrainingJob, *, comment: str = "") -> Avatar
     from avatars.tasks import CHECK
 
     collect_arrivals(job)
-    job = reconcile(AvatarTrainingJob.objects.select_related("engine_job").get(pk=job.pk))
+    job = AvatarTrainingJob.objects.select_related("engine_job").get(pk=job.pk)
     if not job.editable:
         raise StateConflict(f"only a job in {', '.join(AvatarTrainingJob.EDITABLE_STATES)} can be submitted; "
                             f"this one is {job.state}", field="command")
@@ -651,8 +651,9 @@ def training_succeeded(engine_job) -> None:
 
 
 def engine_failed(engine_job) -> None:
-    """on_fail of the check and training job kinds (any cause, the reaper's included): the avatar job leaves its
-    running state for the failed state of that phase, with the reason; a half-stored model is removed."""
+    """on_fail of the check and training job kinds (any cause: the reaper's, or a cancel from the task center):
+    the avatar job leaves its running state for the failed state of that phase, with the reason; a half-stored
+    model is removed."""
     job = AvatarTrainingJob.objects.select_for_update().filter(engine_job=engine_job).first()
     if job is None or job.state not in PHASE_FAILURES:
         return
@@ -667,30 +668,10 @@ def engine_failed(engine_job) -> None:
     log(job, "SYSTEM_VERIFY_FAILED" if state == State.AUTO_VERIFY_FAILED else "SYSTEM_TRAIN_FAILED", None, reason)
 
 
-def reconcile(job: AvatarTrainingJob) -> AvatarTrainingJob:
-    """A check or training whose engine job was canceled while it waited (the task center cancels any WAITING
-    job, and the engine has no cancel hook): the avatar job leaves its running state for that phase's failed
-    state. Called wherever a job is shown or changed; a no-op otherwise."""
-    engine = job.engine_job if job.engine_job_id else None
-    if job.state not in PHASE_FAILURES or engine is None or engine.state != jobs.Job.State.CANCELED:
-        return job
-    with transaction.atomic():
-        job = AvatarTrainingJob.objects.select_for_update().select_related("engine_job").get(pk=job.pk)
-        if job.state in PHASE_FAILURES and job.engine_job and job.engine_job.state == jobs.Job.State.CANCELED:
-            state = PHASE_FAILURES[job.state]
-            reason = f"the {'video check' if state == State.AUTO_VERIFY_FAILED else 'training'} was canceled"
-            _set_state(job, state, reason, **({} if state == State.AUTO_VERIFY_FAILED
-                                              else {"finished_at": timezone.now()}))
-            log(job, "SYSTEM_VERIFY_FAILED" if state == State.AUTO_VERIFY_FAILED else "SYSTEM_TRAIN_FAILED", None,
-                reason)
-    return job
-
-
 # --- deleting -----------------------------------------------------------------------------------------------
 
 def delete_job(actor: Actor, job: AvatarTrainingJob) -> None:
     """Delete a job that nothing works on, with its material; a trained model stays in the asset library."""
-    job = reconcile(job)
     with transaction.atomic():
         job = _locked(job)
         if not job.deletable:

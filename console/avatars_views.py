@@ -108,7 +108,7 @@ def _account_job(request, job_id) -> AvatarTrainingJob:
            .filter(account=request.user.account, pk=job_id).first())
     if job is None:
         raise Http404
-    return actions.reconcile(job)
+    return job
 
 
 def _models(account):
@@ -170,7 +170,7 @@ def _failed_messages(job: AvatarTrainingJob) -> list[str]:
 
 def _job_rows(account) -> list[dict]:
     found = AvatarTrainingJob.objects.filter(account=account).select_related("engine_job", "model_asset")[:100]
-    return [{"job": job, "failed": _failed_messages(job)} for job in map(actions.reconcile, found)]
+    return [{"job": job, "failed": _failed_messages(job)} for job in found]
 
 
 def _steps(job: AvatarTrainingJob) -> list[dict]:

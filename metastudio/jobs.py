@@ -105,7 +105,9 @@ class JobKind:
     max_running: int | None = None
     max_attempts: int | None = None
     lease_seconds: int | None = None
-    on_fail: str | None = None  # dotted path of `on_fail(job)`, called in the failing transaction (any cause)
+    # dotted path of `on_fail(job)`, called in the failing transaction (any cause: the handler, the reaper, or a
+    # waiting job canceled from the task center, whose error_msg then says so)
+    on_fail: str | None = None
     on_succeed: str | None = None  # dotted path of `on_succeed(job)`, called in the completing transaction
 
     def limit(self, attribute: str) -> int:
@@ -174,11 +176,16 @@ def submit(actor, account, kind: str, params: dict | None = None, *, project=Non
 def cancel(actor, job: Job) -> Job:
     with transaction.atomic():
         changed = Job.objects.filter(pk=job.pk, state=Job.State.WAITING).update(
-            state=Job.State.CANCELED, stage="canceled", finished_at=timezone.now()
+            state=Job.State.CANCELED, stage="canceled", finished_at=timezone.now(),
+            error_msg=f"canceled by {getattr(actor, 'name', None) or 'the platform'} before it started"[:1024],
         )
         if not changed:
             job.refresh_from_db()
             raise StateConflict(f"only a WAITING job can be canceled; this one is {job.state}", field="job_id")
+        spec = KINDS.get(job.kind)
+        if spec is not None and spec.on_fail:
+            job.refresh_from_db()
+            _resolve(spec.on_fail)(job)
         from tenancy.audit import record_audit
 
         record_audit(actor, f"job.{job.kind}.cancel", job, account=job.account)

@@ -363,7 +363,7 @@ def test_a_check_canceled_in_the_task_center_shows_as_failed(client, tenant, med
     jobs.cancel(Actor.system(tenant.account), job.engine_job)
     detail = logged_in(client, tenant.owner).get(reverse("console:avatar_job", args=[job.pk]))
     assert by_testid(detail, "job-state") == "AUTO_VERIFY_FAILED"
-    assert by_testid(detail, "job-reason") == "the video check was canceled"
+    assert by_testid(detail, "job-reason") == "canceled by system before it started"
     assert 'data-testid="submit-job"' in page(detail)
 
 

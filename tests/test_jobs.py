@@ -18,6 +18,12 @@ from tests.api_helpers import fast_password_hashing  # noqa: F401
 
 KIND = "test_job"
 CAPPED_KIND = "test_job_capped"
+FAILED_HOOK_CALLS: list[tuple[str, str, str]] = []
+
+
+def record_failure(job: Job) -> None:
+    """Test on_fail hook: remembers what it saw, inside the failing transaction."""
+    FAILED_HOOK_CALLS.append((str(job.pk), job.state, job.error_msg))
 
 
 def handler(run: JobRun) -> dict:
@@ -35,10 +41,11 @@ def handler(run: JobRun) -> dict:
 def test_kinds():
     kinds = [
         jobs.register_kind(JobKind(name=KIND, label="Test job", handler="tests.test_jobs.handler",
-                                   iam_resource="export")),
+                                   iam_resource="export", on_fail="tests.test_jobs.record_failure")),
         jobs.register_kind(JobKind(name=CAPPED_KIND, label="Capped test job", handler="tests.test_jobs.handler",
                                    iam_resource="export", max_waiting=1)),
     ]
+    FAILED_HOOK_CALLS.clear()
     yield kinds
     for kind in kinds:
         jobs.KINDS.pop(kind.name, None)
@@ -145,6 +152,14 @@ def test_cancel_waiting_job(tenant):
     assert AuditLog.objects.filter(action=f"job.{KIND}.cancel", target_id=str(job.pk)).count() == 1
     assert jobs.run(str(job.pk)) == "not claimed"  # a delivered task of a canceled job does nothing
     assert fresh(job).state == Job.State.CANCELED
+    # the kind's on_fail hook ran in the canceling transaction, so whatever follows the job is not left running
+    assert FAILED_HOOK_CALLS == [(str(job.pk), "CANCELED", f"canceled by {tenant.owner.username} before it started")]
+
+
+def test_on_fail_hook_runs_when_the_handler_fails(tenant):
+    job = submit(tenant, behave="fail")
+    assert jobs.run(str(job.pk)) == "failed"
+    assert FAILED_HOOK_CALLS == [(str(job.pk), "FAILED", "the input video is unusable")]
 
 
 def test_cancel_refused_once_processing(tenant):

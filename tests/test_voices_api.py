@@ -4,6 +4,7 @@ op-logs; tenant isolation and IAM. Recordings are espeak speech made on the spot
 import pytest
 
 from metastudio import jobs
+from tenancy.audit import Actor
 from tests import voice_samples as vs
 from tests.api_helpers import assert_error, fast_password_hashing, send_json  # noqa: F401
 from voices import actions
@@ -235,6 +236,19 @@ def test_training_that_dies_marks_the_voice_job_failed_and_charges_nothing(api, 
     from billing.models import UsageRecord
 
     assert not UsageRecord.objects.filter(account=tenant.account).exists()
+
+
+def test_training_canceled_in_the_task_center_fails_the_voice_job(api, tenant, admin_actor):
+    job, client, path = _ready_job(api, tenant)
+    send_json(client, "POST", f"{path}/commit")
+    voice_job = VoiceTrainingJob.objects.get(pk=job["job_id"])
+    jobs.run(str(voice_job.engine_job_id))
+    actions.review(admin_actor, voice_job, approved=True)
+    voice_job.refresh_from_db()
+    assert voice_job.state == "WAITING"
+    jobs.cancel(Actor.system(tenant.account), voice_job.engine_job)
+    voice_job.refresh_from_db()
+    assert voice_job.state == "FAILED" and "canceled" in voice_job.reason
 
 
 def test_submitted_job_cannot_change_or_be_deleted(api, tenant):

@@ -95,10 +95,10 @@ class AvatarTrainingJobViewSet(TenantViewSet):
             raise InvalidParameter("must be asc or desc", field="sort_dir")
         found = found.order_by("created_at" if sort_dir == "asc" else "-created_at")
         page = self.paginate_queryset(found)
-        return self.get_paginated_response([s.job_json(actions.reconcile(job), self.api_base()) for job in page])
+        return self.get_paginated_response([s.job_json(job, self.api_base()) for job in page])
 
     def retrieve(self, request, project_id, avatar_job_id):
-        job = actions.reconcile(self.get_object())
+        job = self.get_object()
         actions.collect_arrivals(job)
         return Response(s.job_json(job, self.api_base(), detail=True))
 
