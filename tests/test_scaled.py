@@ -370,3 +370,64 @@ def test_voice_is_trained_on_a_worker_from_material_in_s3(scaled, token):
         return reply if reply["state"] in ("FINISHED", "ERROR") else None
 
     assert wait_until(spoken, 90, "the cloned voice to speak", interval=0.5)["state"] == "FINISHED"
+
+
+APPROVE_AVATAR = """
+from avatars import actions
+from avatars.models import AvatarTrainingJob
+from tenancy.audit import Actor
+
+job = AvatarTrainingJob.objects.get(pk={job_id!r})
+result = actions.review(Actor.system(), job, approved=True, message="scaled-mode review").state
+"""
+
+
+def _put_to_s3(url: str, data: bytes) -> None:
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(url, data=data, method="PUT", headers={"Content-Type": "application/octet-stream"})
+    with opener.open(request, timeout=30) as reply:
+        assert reply.status == 200
+
+
+def test_avatar_is_checked_and_trained_on_a_worker_from_material_in_s3(scaled, token, tmp_path):
+    from synthesis.avatar.testmedia import make_talking_clip
+    from tests import media_samples as ms
+
+    make_talking_clip(tmp_path / "talk.mp4", seconds=4, size=(256, 256))
+    letter = ms.make_pdf(tmp_path / "letter.pdf", pages=1)
+    base = f"/v1/{token['project_id']}/digital-human-training-manage/user/jobs"
+    created = http("POST", scaled.web_a + base, {"name": "scaled avatar"}, token["header"])
+    assert created.status == 201, created
+    urls, job_id = created.json(), created.json()["job_id"]
+    assert urls["training_video_upload_url"][0].startswith(scaled.s3_endpoint)  # straight to the bucket
+    _put_to_s3(urls["training_video_upload_url"][0], (tmp_path / "talk.mp4").read_bytes())
+    _put_to_s3(urls["grant_file_upload_url"], Path(letter).read_bytes())
+    submitted = http("POST", f"{scaled.web_b}{base}/{job_id}/command", {"command": "SUBMITVERIFYING"},
+                     token["header"])
+    assert submitted.status == 200, submitted
+
+    def state_in(*states):
+        def check():
+            reply = http("GET", f"{scaled.web_a}{base}/{job_id}", headers=token["header"]).json()
+            return reply if reply["state"] in states else None
+        return check
+
+    checked = wait_until(state_in("MANUAL_VERIFYING", "AUTO_VERIFY_FAILED"), 120, "the video check on a worker",
+                         interval=0.5)
+    assert checked["state"] == "MANUAL_VERIFYING", checked
+    approve = scaled.procs.script("approve-avatar", scaled.env, APPROVE_AVATAR.format(job_id=job_id))
+    assert scaled.procs.script_result(approve) == "MANUAL_VERIFY_SUCCESS"
+    trained = wait_until(state_in("JOB_SUCCESS", "TRAINING_DATA_PREPROCESS_FAILED", "TRAIN_FAILED",
+                                  "INFERENCE_DATA_PREPROCESS_FAILED"), 300, "avatar training on a worker", interval=1)
+    assert trained["state"] == "JOB_SUCCESS", trained
+    asset_id = trained["asset_id"]
+    keys = [item["Key"] for item in s3_client(scaled.s3_endpoint).list_objects_v2(
+        Bucket=BUCKET, Prefix=f"assets/{token['account_id']}/{asset_id}/").get("Contents", [])]
+    assert len(keys) == 3, keys  # the model, its cover and its preview clip
+    asset = http("GET", f"{scaled.web_b}/v1/{token['project_id']}/digital-assets/{asset_id}",
+                 headers=token["header"]).json()
+    main = next(item for item in asset["files"] if item["asset_file_category"] == "MAIN")
+    assert http("GET", main["download_url"], headers=token["header"]).status == 403  # never exported
+
