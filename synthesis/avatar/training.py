@@ -30,6 +30,7 @@ ANALYSIS_MAX_SIDE = 640
 MAX_ATLAS = 900
 LOOP_SECONDS = (2.0, 6.0)  # one way: the loop plays forward then backward
 MIN_FACE_SHARE = 0.6
+STABLE_SMOOTHING_FRAMES = 1.0  # sigma of the temporal filter on the alignment points
 LOWER_FACE_POINTS = tuple(dict.fromkeys(lm.LOWER_FACE + lm.LIPS_OUTER + lm.LIPS_INNER))
 ProgressFn = Callable[[int, str], None]
 
@@ -190,7 +191,13 @@ def _canonical_geometry(points, found, pose, size) -> dict:
     frontal = np.where(found, np.abs(pose[:, 0]) + np.abs(pose[:, 2]), np.inf)
     ref = int(np.argmin(frontal))
     ref_pts = points[ref, stable, :2]
-    transforms = np.stack([_similarity(points[i, stable, :2], ref_pts) for i in range(len(points))])
+    # Landmarks tremble by a pixel or two from frame to frame; a light temporal filter of the points the transforms
+    # rest on keeps the pasted mouth from trembling against the face (real head motion is far slower).
+    from scipy.ndimage import gaussian_filter1d
+
+    steady = gaussian_filter1d(points[:, stable, :2].astype(np.float64), STABLE_SMOOTHING_FRAMES, axis=0,
+                               mode="nearest")
+    transforms = np.stack([_similarity(steady[i], ref_pts) for i in range(len(points))])
     iod = float(lm.interocular(points[ref]))
     lower = np.stack([_apply(transforms[i], points[i, list(LOWER_FACE_POINTS), :2]) for i in range(len(points))])
     ok = lower[found].reshape(-1, 2)
