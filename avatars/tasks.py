@@ -176,13 +176,14 @@ def speak(run: JobRun) -> dict:
     with tempfile.TemporaryDirectory(prefix="avatar-speak-") as folder, contextlib.ExitStack() as stack:
         work = Path(folder)
         model_path = Path(stack.enter_context(local_copy(main.stored.name)))
+        phonemes = None
         if params.get("tts"):
             run.progress(2, "speaking the text")
-            audio = _speech(account, params["tts"], work / "speech.wav")
+            audio, phonemes = _speech(account, params["tts"], work / "speech.wav")
         else:
             audio = Path(stack.enter_context(local_copy(params["audio_name"])))
         run.progress(10, "rendering the avatar")
-        clip = render_clip(model_path, work / "clip.mp4", audio_path=audio, fps=SPEAK_FPS,
+        clip = render_clip(model_path, work / "clip.mp4", audio_path=audio, phonemes=phonemes, fps=SPEAK_FPS,
                            progress=_scaled(run, 10, 95))
         run.progress(96, "storing the video")
         video = _store_clip(run.job, model, Path(clip), work)
@@ -201,8 +202,9 @@ def speak_ended(engine_job) -> None:
         transaction.on_commit(lambda: default_storage.delete(name))
 
 
-def _speech(account, tts: dict, target: Path) -> Path:
-    """The text spoken by the voice (a preset voice or the tenant's trained voice, with its readings) as WAV."""
+def _speech(account, tts: dict, target: Path) -> tuple[Path, list]:
+    """The text spoken by the voice (a preset voice or the tenant's trained voice, with its readings) as WAV, and
+    its timed phonemes (the mouth follows them exactly)."""
     import numpy as np
 
     from synthesis.speech.audio import encode
@@ -210,17 +212,17 @@ def _speech(account, tts: dict, target: Path) -> Path:
     from voices import speech
 
     try:
-        chunks = [chunk.pcm for chunk in speech.stream(account, tts)]
+        chunks = list(speech.stream(account, tts))
     except ServiceError as error:
         raise JobFailure(error.message) from None
     except SpeechError as error:
         raise JobFailure(f"{error.field}: {error.message}") from None
-    pcm = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+    pcm = np.concatenate([chunk.pcm for chunk in chunks]) if chunks else np.zeros(0, dtype=np.int16)
     seconds = len(pcm) / tts["sample_rate"]
     if seconds > actions.SPEAK_MAX_AUDIO_SECONDS:
         raise JobFailure(f"the text makes {seconds:.0f} s of speech; at most {actions.SPEAK_MAX_AUDIO_SECONDS} s")
     target.write_bytes(encode(pcm, tts["sample_rate"], "wav"))
-    return target
+    return target, [phoneme for chunk in chunks for phoneme in chunk.phonemes]
 
 
 @transaction.atomic

@@ -563,6 +563,7 @@ def render_clip(
     text: str | None = None,
     voice_id: str | None = None,
     audio_path: os.PathLike | str | None = None,
+    phonemes: list | None = None,
     converter=None,
     fps: int | None = None,
     background=None,
@@ -571,7 +572,8 @@ def render_clip(
     progress: Callable[[int, str], None] | None = None,
 ) -> Path:
     """An MP4 of the avatar speaking `text` (with `voice_id`) or the speech in `audio_path`, at `fps` (25 or
-    30; the model's own rate by default)."""
+    30; the model's own rate by default). `phonemes`: the audio's timed phonemes when known (speech the caller
+    synthesized itself), so the mouth follows them instead of what speech recognition hears."""
     import tempfile
 
     from synthesis.face.video_io import VideoWriter
@@ -580,8 +582,9 @@ def render_clip(
     with tempfile.TemporaryDirectory(prefix="clip-") as tmp, Renderer(model_path) as renderer:
         if progress:
             progress(5, "preparing the speech")
-        pcm, wav, phonemes = speech_for_clip(Path(tmp), text=text, voice_id=voice_id, audio_path=audio_path,
-                                             converter=converter)
+        pcm, wav, spoken = speech_for_clip(Path(tmp), text=text, voice_id=voice_id, audio_path=audio_path,
+                                           converter=converter)
+        phonemes = spoken or phonemes
         rate = fps or renderer.fps
         # TTS gives the exact phonemes (the phonetic driver skips the ASR); recorded audio goes through the ASR
         track = renderer.mouth_model().predict(pcm, 16000, rate, phonemes=phonemes or None)
