@@ -99,6 +99,9 @@ def test_background_colour_and_rgba_through_the_matte(trained):
     assert corner[0] > 200 and corner[1] < 60  # blue (BGR) where the green screen was
     assert rgba[0].shape == (256, 256, 4)
     assert rgba[0][5, 5, 3] < 30 and rgba[0][128, 128, 3] > 220  # transparent background, opaque face
+    b, g, r, a = (rgba[0][..., i].astype(int) for i in range(4))
+    edge = (a > 10) & (a < 245)
+    assert edge.sum() > 50 and (g - np.maximum(r, b))[edge].max() <= 2  # no green spill left on the edges
     assert half[0].shape == (128, 128, 3)
 
 

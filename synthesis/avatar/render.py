@@ -304,15 +304,10 @@ def _match_colour(patch: np.ndarray, roi: np.ndarray, weight: np.ndarray) -> np.
 COMPOSITE_TILE_OCTAVES = 5  # 32-pixel tiles
 
 
-def composite(frame: np.ndarray, alpha: np.ndarray, background: np.ndarray) -> np.ndarray:
-    """The person over a background of the frame's size.
-
-    Most of a matte is 0 or 255: those pixels are copied; only tiles holding soft edges (hair, motion blur)
-    are blended, which keeps a 1080p composite around a millisecond instead of a full-frame float blend."""
+def soft_tiles(alpha: np.ndarray) -> Iterator[tuple[int, int, int, int]]:
+    """(y0, y1, x0, x1) of the runs of 32-pixel tiles that hold soft matte pixels (0 < alpha < 255)."""
     import cv2
 
-    out = background.copy()
-    cv2.copyTo(frame, cv2.threshold(alpha, 127, 255, cv2.THRESH_BINARY)[1], out)
     tiles = cv2.inRange(alpha, 1, 254)
     for _ in range(COMPOSITE_TILE_OCTAVES):
         tiles = cv2.pyrDown(tiles)  # a tile is non-zero when a soft pixel lies in or next to it
@@ -324,9 +319,35 @@ def composite(frame: np.ndarray, alpha: np.ndarray, background: np.ndarray) -> n
             continue
         breaks = np.flatnonzero(np.diff(cols) > 1)
         for c0, c1 in zip(np.r_[cols[0], cols[breaks + 1]], np.r_[cols[breaks], cols[-1]], strict=True):
-            y0, y1, x0, x1 = row * t, min(h, (row + 1) * t), c0 * t, min(w, (c1 + 1) * t)
-            wf = alpha[y0:y1, x0:x1].astype(np.float32) * (1.0 / 255.0)
-            out[y0:y1, x0:x1] = cv2.blendLinear(frame[y0:y1, x0:x1], background[y0:y1, x0:x1], wf, 1.0 - wf)
+            yield row * t, min(h, (row + 1) * t), c0 * t, min(w, (c1 + 1) * t)
+
+
+def despill_edges(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Green-screen spill removed along the matte's soft edges (and the pixel next to them, where video chroma
+    subsampling bleeds the screen in), in place; the opaque inside keeps its colour, green clothes included."""
+    import cv2
+
+    from synthesis.face.matte import despill
+
+    for y0, y1, x0, x1 in soft_tiles(alpha):
+        a = alpha[y0:y1, x0:x1]
+        band = cv2.dilate(cv2.inRange(a, 1, 254), np.ones((3, 3), np.uint8))
+        frame[y0:y1, x0:x1] = despill(frame[y0:y1, x0:x1], band)
+    return frame
+
+
+def composite(frame: np.ndarray, alpha: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """The person over a background of the frame's size.
+
+    Most of a matte is 0 or 255: those pixels are copied; only tiles holding soft edges (hair, motion blur)
+    are blended, which keeps a 1080p composite around a millisecond instead of a full-frame float blend."""
+    import cv2
+
+    out = background.copy()
+    cv2.copyTo(frame, cv2.threshold(alpha, 127, 255, cv2.THRESH_BINARY)[1], out)
+    for y0, y1, x0, x1 in soft_tiles(alpha):
+        wf = alpha[y0:y1, x0:x1].astype(np.float32) * (1.0 / 255.0)
+        out[y0:y1, x0:x1] = cv2.blendLinear(frame[y0:y1, x0:x1], background[y0:y1, x0:x1], wf, 1.0 - wf)
     return out
 
 
@@ -355,6 +376,7 @@ class Renderer:
         self.model = load_model(model) if self._owns else model
         self.chooser = EntryChooser(self.model)
         self.compositor = Compositor(self.model)
+        self.green_screen = bool(self.model.card.get("green_screen"))
 
     def close(self) -> None:
         if self._owns:
@@ -444,7 +466,7 @@ class Renderer:
                         frame = cv2.addWeighted(frame, 1 - under, idle_frame, under, 0)
                         alpha = cv2.addWeighted(alpha, 1 - under, idle_alpha, under, 0)
                 self.compositor.apply(frame, alpha, seg, index, int(entry))
-                yield _finish(frame, alpha, bg, rgba, size)
+                yield _finish(frame, alpha, bg, rgba, size, self.green_screen)
         finally:
             base.close()
             if action is not None:
@@ -474,9 +496,11 @@ class SegmentCursor:
         self.reader.close()
 
 
-def _finish(frame, alpha, bg, rgba: bool, size) -> np.ndarray:
+def _finish(frame, alpha, bg, rgba: bool, size, green_screen: bool = False) -> np.ndarray:
     import cv2
 
+    if green_screen and (rgba or bg is not None):
+        despill_edges(frame, alpha)
     if rgba:
         out = cv2.merge([*cv2.split(frame), alpha])
     elif bg is not None:
@@ -522,7 +546,7 @@ class StreamRenderer:
             entry = self.renderer.chooser.greedy(np.asarray(row, np.float64), seg.pose[index], self._prev)
             self._prev = entry
             self.renderer.compositor.apply(frame, alpha, seg, index, entry)
-            frames.append(_finish(frame, alpha, self._bg, self._rgba, self._size))
+            frames.append(_finish(frame, alpha, self._bg, self._rgba, self._size, self.renderer.green_screen))
         return frames
 
     def close(self) -> None:
