@@ -84,6 +84,7 @@ RULE_LABELS = {
 CARD_FIELDS = [("resolution", "Resolution"), ("fps", "Frame rate (fps)"),
                ("training_video_seconds", "Training video length (s)"), ("frames", "Frames used"),
                ("face_found_share", "Share of frames with the face"), ("idle_loop_seconds", "Idle loop (s)"),
+               ("blinks_per_minute", "Blinks per minute"), ("blinks_in_idle_loop", "Blinks in the idle loop"),
                ("atlas_entries", "Mouth shapes learnt"), ("training_seconds", "Training time (s)")]
 # The lip-sync validation figures shown first, in this order; the others are listed under "all figures".
 VALIDATION_LABELS = {

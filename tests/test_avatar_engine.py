@@ -48,6 +48,7 @@ def test_training_writes_a_model_with_card_cover_and_progress(trained):
     assert card["green_screen"] is True
     assert card["supports_actions"] is True and card["actions"] == ["wave"]
     assert card["atlas_entries"] > 100 and card["idle_loop_seconds"] >= 2.0
+    assert card["blinks_per_minute"] > 0 and card["blinks_in_idle_loop"] >= 1  # the clip blinks; so does the loop
     assert "opening_r" in card["validation"] and card["training_seconds"] > 0
     assert read_card(result.model_path)["actions"] == ["wave"]
     assert result.cover_path.read_bytes()[:2] == b"\xff\xd8"
@@ -194,3 +195,12 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path):
     junk.write_bytes(b"not a zip")
     with pytest.raises(ModelFileError):
         load_model(junk)
+
+
+def test_blinks_are_found_and_one_close_dip_counts_once():
+    from synthesis.avatar.training import blink_starts
+
+    openness = np.full(100, 0.3)
+    openness[[20, 21, 24, 60, 61]] = 0.1  # a blink that flickers (20-24) and another one
+    assert blink_starts(openness, np.ones(100, bool)) == [20, 60]
+    assert blink_starts(openness, np.zeros(100, bool)) == []

@@ -30,7 +30,9 @@ ANALYSIS_MAX_SIDE = 640
 MAX_ATLAS = 900
 LOOP_SECONDS = (2.0, 6.0)  # one way: the loop plays forward then backward
 MIN_FACE_SHARE = 0.6
-STABLE_SMOOTHING_FRAMES = 1.0  # sigma of the temporal filter on the alignment points
+STABLE_SMOOTHING_FRAMES = 1.0
+BLINK_RATIO = 0.6
+BLINK_BONUS = 0.2  # sigma of the temporal filter on the alignment points
 LOWER_FACE_POINTS = tuple(dict.fromkeys(lm.LOWER_FACE + lm.LIPS_OUTER + lm.LIPS_INNER))
 ProgressFn = Callable[[int, str], None]
 
@@ -105,7 +107,8 @@ def train_avatar(
         warnings.append(validation["warning"])
 
     geometry = _canonical_geometry(filled, found, pose, size)
-    loop = _choose_loop(filled, found, shapes, pose, fps, geometry)
+    blinks = blink_starts(lm.eye_openness(filled), found)
+    loop = _choose_loop(filled, found, shapes, pose, fps, geometry, blinks)
     marks = [(name, a, min(b, len(filled))) for name, a, b in marks]
     atlas_idx = _choose_atlas(found, pose, geometry)
     model = _build(video_path, work, size, fps, filled, geometry, loop, marks, atlas_idx, shapes, pose,
@@ -115,6 +118,8 @@ def train_avatar(
         "training_video_seconds": round(fmt.duration_s, 2), "source_fps": round(fmt.fps, 3),
         "face_found_share": round(float(found.mean()), 4), "atlas_entries": len(atlas_idx),
         "idle_loop_seconds": round(model.base.frames / fps, 2), "green_screen": geometry["green_screen"],
+        "blinks_per_minute": round(len(blinks) * 60.0 * fps / max(1, len(filled)), 1),
+        "blinks_in_idle_loop": int(sum(loop[0] <= b < loop[1] for b in blinks)),
         "supports_actions": bool(model.actions), "actions": sorted(model.actions),
         "validation": validation, "warnings": warnings,
     }  # fmt: skip
@@ -214,10 +219,24 @@ def _canonical_geometry(points, found, pose, size) -> dict:
 # --- choosing frames ---------------------------------------------------------------------------------------
 
 
-def _choose_loop(points, found, shapes, pose, fps, geometry) -> tuple[int, int]:
-    """(start, end) of the idle segment: the head calm, the mouth quiet, the face always found, and the head
-    slow at both ends (the loop plays the segment forward then backward, so it never jumps; a slow head at
-    the turning points keeps the reversal from showing)."""
+def blink_starts(openness: np.ndarray, found: np.ndarray, min_gap: int = 8) -> list[int]:
+    """Frames where a blink begins: the eyelid gap drops below 60 % of its usual (median) value; a dip within
+    `min_gap` frames of the previous one is the same blink."""
+    ok = found & np.isfinite(openness)
+    if ok.sum() < 5:
+        return []
+    closed = ok & (openness < BLINK_RATIO * float(np.median(openness[ok])))
+    starts: list[int] = []
+    for i in np.flatnonzero(closed & ~np.r_[False, closed[:-1]]):
+        if not starts or i - starts[-1] >= min_gap:
+            starts.append(int(i))
+    return starts
+
+
+def _choose_loop(points, found, shapes, pose, fps, geometry, blinks=()) -> tuple[int, int]:
+    """(start, end) of the idle segment: the head calm, the mouth quiet, the face always found, a natural blink
+    in it when the person blinks at all, and the head slow at both ends (the loop plays the segment forward then
+    backward, so it never jumps; a slow head at the turning points keeps the reversal from showing)."""
     n = len(points)
     iod = geometry["iod"]
     stable = points[:, list(lm.STABLE), :2].reshape(n, -1)
@@ -228,13 +247,18 @@ def _choose_loop(points, found, shapes, pose, fps, geometry) -> tuple[int, int]:
     lost = (~found).astype(np.float64)
     c_motion, c_open, c_lost = (np.r_[0.0, np.cumsum(v)] for v in (motion, opening, lost))
     slow_end = np.convolve(motion, np.ones(5) / 5, mode="same")
+    blink_at = np.zeros(n)
+    blink_at[[b for b in blinks if b < n]] = 1.0
+    c_blink = np.r_[0.0, np.cumsum(blink_at)]
     best, best_cost = (0, min_len), np.inf
     for length in range(min_len, max_len + 1, max(1, (max_len - min_len) // 40)):
         starts = np.arange(0, n - length + 1)
         ends = starts + length
         motion_rate, open_rate, lost_rate = ((c[ends] - c[starts]) / length for c in (c_motion, c_open, c_lost))
         turning = slow_end[starts] + slow_end[ends - 1]
-        cost = 2.0 * motion_rate + 0.5 * turning + 0.5 * open_rate + 50.0 * lost_rate - 0.05 * length / fps
+        has_blink = np.minimum(c_blink[ends - 2] - c_blink[starts + 1], 1.0)  # inside, not at a turning point
+        cost = (2.0 * motion_rate + 0.5 * turning + 0.5 * open_rate + 50.0 * lost_rate - 0.05 * length / fps
+                - BLINK_BONUS * has_blink)
         i = int(np.argmin(cost))
         if cost[i] < best_cost:
             best_cost, best = cost[i], (int(starts[i]), int(ends[i]))
