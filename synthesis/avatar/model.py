@@ -50,8 +50,10 @@ class Atlas:
     pose: np.ndarray  # (K, 3)
     lower_face: np.ndarray  # (K, P, 2) canonical crop coordinates
     source_frame: np.ndarray  # (K,) frame index in the training video (consecutive runs render smoothly)
-    crops: list[np.ndarray] = field(default_factory=list)  # BGR, canonical crop size
-    alphas: list[np.ndarray] = field(default_factory=list)  # uint8 mattes, same size
+    # BGR crops of the canonical crop size and their uint8 mattes; while a model is being built they may be the
+    # encoded JPEG / PNG bytes already (training keeps them compressed: a 1080p atlas is ~800 MB decoded)
+    crops: list[np.ndarray | bytes] = field(default_factory=list)
+    alphas: list[np.ndarray | bytes] = field(default_factory=list)
 
 
 @dataclass
@@ -97,7 +99,6 @@ def _segment_meta(seg: Segment) -> dict:
 
 def save_model(model: AvatarModel, path: os.PathLike | str, *, media_dir: Path, mouth_model: Path) -> Path:
     """Write the model zip. Segment videos are read from `media_dir`."""
-    import cv2
 
     path = Path(path)
     arrays = {**_segment_arrays("base", model.base)}
@@ -115,7 +116,6 @@ def save_model(model: AvatarModel, path: os.PathLike | str, *, media_dir: Path, 
     }  # fmt: skip
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
-    jpeg = [cv2.IMWRITE_JPEG_QUALITY, 94, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
     tmp = path.with_name(path.name + ".part")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
         zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1),
@@ -126,10 +126,31 @@ def save_model(model: AvatarModel, path: os.PathLike | str, *, media_dir: Path, 
             zf.write(media_dir / seg.video, seg.video)
             zf.write(media_dir / seg.alpha, seg.alpha)
         for i, (crop, alpha) in enumerate(zip(atlas.crops, atlas.alphas, strict=True)):
-            zf.writestr(f"atlas/{i}.jpg", cv2.imencode(".jpg", crop, jpeg)[1].tobytes())
-            zf.writestr(f"atlas/{i}.png", cv2.imencode(".png", alpha)[1].tobytes())
+            zf.writestr(f"atlas/{i}.jpg", crop if isinstance(crop, bytes) else encode_crop(crop))
+            zf.writestr(f"atlas/{i}.png", alpha if isinstance(alpha, bytes) else encode_matte(alpha))
     tmp.replace(path)
     return path
+
+
+def encode_crop(image: np.ndarray, quality: int = 94) -> bytes:
+    """4:4:4 JPEG (no chroma subsampling: lips and teeth keep their edges)."""
+    import cv2
+
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality, cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
+              cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
+    return cv2.imencode(".jpg", image, params)[1].tobytes()
+
+
+def encode_matte(alpha: np.ndarray) -> bytes:
+    import cv2
+
+    return cv2.imencode(".png", alpha, [cv2.IMWRITE_PNG_COMPRESSION, 1])[1].tobytes()
+
+
+def decode_image(data: bytes, *, gray: bool = False) -> np.ndarray:
+    import cv2
+
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE if gray else cv2.IMREAD_COLOR)
 
 
 class ModelFileError(ValueError):
@@ -146,7 +167,6 @@ def _load_segment(meta: dict, arrays, prefix: str) -> Segment:
 
 def load_model(path: os.PathLike | str) -> AvatarModel:
     """Open a model zip; its videos go to a private temporary folder removed by close()."""
-    import cv2
 
     try:
         zf = zipfile.ZipFile(path)
@@ -168,10 +188,8 @@ def load_model(path: os.PathLike | str) -> AvatarModel:
         with zf.open("mouth.npz") as src, open(media / "mouth.npz", "wb") as dst:
             shutil.copyfileobj(src, dst)
         count = int(manifest["atlas_size"])
-        crops = [cv2.imdecode(np.frombuffer(zf.read(f"atlas/{i}.jpg"), np.uint8), cv2.IMREAD_COLOR)
-                 for i in range(count)]
-        alphas = [cv2.imdecode(np.frombuffer(zf.read(f"atlas/{i}.png"), np.uint8), cv2.IMREAD_GRAYSCALE)
-                  for i in range(count)]
+        crops = [decode_image(zf.read(f"atlas/{i}.jpg")) for i in range(count)]
+        alphas = [decode_image(zf.read(f"atlas/{i}.png"), gray=True) for i in range(count)]
     atlas = Atlas(arrays["atlas.shapes"], arrays["atlas.pose"], arrays["atlas.lower_face"],
                   arrays["atlas.source_frame"], crops, alphas)
     return AvatarModel(

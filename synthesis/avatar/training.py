@@ -23,7 +23,7 @@ from synthesis.face import landmarks as lm
 from synthesis.face.video_io import VideoWriter, output_fps, read_frames, scaled_size, video_format
 from synthesis.media.errors import MediaError
 
-from .model import Atlas, AvatarModel, Segment, save_model
+from .model import Atlas, AvatarModel, Segment, decode_image, encode_crop, encode_matte, save_model
 
 MODEL_MAX_SIDE = 1920  # 4K sources are trained at 1080p
 ANALYSIS_MAX_SIDE = 640
@@ -324,15 +324,15 @@ def _build(path, work, size, fps, points, geometry, loop, marks, atlas_idx, shap
             alpha = matter.alpha(frame)
             if i in atlas_set:
                 k = atlas_set[i]
-                crops[k] = cv2.warpAffine(frame, to_crop[i], crop, flags=cv2.INTER_LINEAR,
-                                          borderMode=cv2.BORDER_REPLICATE)
-                alphas[k] = cv2.warpAffine(alpha, to_crop[i], crop, flags=cv2.INTER_LINEAR,
-                                           borderMode=cv2.BORDER_REPLICATE)
+                crops[k] = encode_crop(cv2.warpAffine(frame, to_crop[i], crop, flags=cv2.INTER_LINEAR,
+                                                      borderMode=cv2.BORDER_REPLICATE))
+                alphas[k] = encode_matte(cv2.warpAffine(alpha, to_crop[i], crop, flags=cv2.INTER_LINEAR,
+                                                        borderMode=cv2.BORDER_REPLICATE))
             if start <= i < end:
-                loop_frames[i], loop_alpha[i] = frame, alpha
+                loop_frames[i], loop_alpha[i] = encode_crop(frame, 97), encode_matte(alpha)
             for name in wanted_action:
-                action_frames[name][0].append(frame)
-                action_frames[name][1].append(alpha)
+                action_frames[name][0].append(encode_crop(frame, 97))
+                action_frames[name][1].append(encode_matte(alpha))
             if i % 10 == 0:
                 report(i / n)
     finally:
@@ -375,10 +375,10 @@ def _encode_segment(media, stem, name, size, fps, frames, alphas, transforms, lo
     video, alpha = f"{stem}.mp4", f"{stem}_alpha.mp4"
     with VideoWriter(media / video, size=size, fps=fps, crf=16, preset="veryfast", fast_decode=True) as out:
         for frame in frames:
-            out.write(frame)
+            out.write(decode_image(frame))
     with VideoWriter(media / alpha, size=size, fps=fps, crf=12, preset="veryfast", gray=True, fast_decode=True) as out:
         for a in alphas:
-            out.write(a)
+            out.write(decode_image(a, gray=True))
     return Segment(name=name, video=video, alpha=alpha, frames=len(frames),
                    to_canonical=transforms.astype(np.float32), lower_face=lower.astype(np.float32),
                    pose=np.asarray(pose, np.float32), source_start=float(start_s))
