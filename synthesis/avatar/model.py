@@ -50,10 +50,21 @@ class Atlas:
     pose: np.ndarray  # (K, 3)
     lower_face: np.ndarray  # (K, P, 2) canonical crop coordinates
     source_frame: np.ndarray  # (K,) frame index in the training video (consecutive runs render smoothly)
-    # BGR crops of the canonical crop size and their uint8 mattes; while a model is being built they may be the
-    # encoded JPEG / PNG bytes already (training keeps them compressed: a 1080p atlas is ~800 MB decoded)
+    # BGR crops of the canonical crop size and their uint8 mattes, kept as the encoded JPEG / PNG bytes (a 1080p
+    # atlas is ~800 MB decoded); `entry(k)` decodes one, the most recently used ones stay decoded
     crops: list[np.ndarray | bytes] = field(default_factory=list)
     alphas: list[np.ndarray | bytes] = field(default_factory=list)
+    cache_size: int = 256
+
+    def __post_init__(self):
+        from functools import lru_cache
+
+        self.entry = lru_cache(maxsize=self.cache_size)(self._decode)
+
+    def _decode(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        crop, alpha = self.crops[k], self.alphas[k]
+        return (decode_image(crop) if isinstance(crop, bytes) else crop,
+                decode_image(alpha, gray=True) if isinstance(alpha, bytes) else alpha)
 
 
 @dataclass
@@ -188,8 +199,8 @@ def load_model(path: os.PathLike | str) -> AvatarModel:
         with zf.open("mouth.npz") as src, open(media / "mouth.npz", "wb") as dst:
             shutil.copyfileobj(src, dst)
         count = int(manifest["atlas_size"])
-        crops = [decode_image(zf.read(f"atlas/{i}.jpg")) for i in range(count)]
-        alphas = [decode_image(zf.read(f"atlas/{i}.png"), gray=True) for i in range(count)]
+        crops = [zf.read(f"atlas/{i}.jpg") for i in range(count)]
+        alphas = [zf.read(f"atlas/{i}.png") for i in range(count)]
     atlas = Atlas(arrays["atlas.shapes"], arrays["atlas.pose"], arrays["atlas.lower_face"],
                   arrays["atlas.source_frame"], crops, alphas)
     return AvatarModel(

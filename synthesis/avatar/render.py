@@ -273,14 +273,15 @@ class Compositor:
         shift[:, 2] -= (x0, y0)
         size = (x1 - x0, y1 - y0)
         mask = self.blend_mask(atlas.lower_face[entry], seg.lower_face[index])
-        patch = cv2.warpAffine(atlas.crops[entry], shift, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        crop, crop_alpha = atlas.entry(entry)
+        patch = cv2.warpAffine(crop, shift, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         weight = cv2.warpAffine(mask, shift, size, flags=cv2.INTER_LINEAR, borderValue=0)
         roi = frame[y0:y1, x0:x1]
         patch = _match_colour(patch, roi, weight)
         wf = weight.astype(np.float32) * (1.0 / 255.0)
         frame[y0:y1, x0:x1] = cv2.blendLinear(patch, roi, wf, 1.0 - wf)
         if alpha is not None:
-            a_patch = cv2.warpAffine(atlas.alphas[entry], shift, size, flags=cv2.INTER_LINEAR,
+            a_patch = cv2.warpAffine(crop_alpha, shift, size, flags=cv2.INTER_LINEAR,
                                      borderMode=cv2.BORDER_REPLICATE)
             a_roi = alpha[y0:y1, x0:x1]
             alpha[y0:y1, x0:x1] = cv2.blendLinear(a_patch, a_roi, wf, 1.0 - wf)
