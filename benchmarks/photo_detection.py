@@ -38,7 +38,7 @@ def main() -> int:
     if not PHOTOS.is_dir():
         emit({"figure": "photo_detection", "skipped": f"{PHOTOS} not present"}, f"skipped: {PHOTOS} not present")
         return 0
-    from synthesis.photo import check_photo
+    from synthesis.photo.detect import check_photo
 
     rows, times = [], []
     for name, (expected, hard) in EXPECTED.items():

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from synthesis.photo import FAIL, PASS, check_photo
+from synthesis.photo.detect import FAIL, PASS, check_photo
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "media" / "photo"
 needs_photos = pytest.mark.skipif(not PHOTOS.is_dir(), reason="shared/media/photo (real test photos) is not present")
