@@ -59,6 +59,26 @@ class _Field:
         my[y0:y1, x0:x1] += np.float32(scale) * self.dy
 
 
+def find_face(image: np.ndarray) -> np.ndarray:
+    """FaceMesh points (478, 3) of the photo's face; a wide picture is also tried in square crops (the face
+    detector looks for faces that fill a good part of the frame). ValueError when there is none."""
+    h, w = image.shape[:2]
+    side = min(w, h)
+    tries = [(0, 0, w, h)]
+    if abs(w - h) > 0.1 * side:
+        starts = np.linspace(0, max(w, h) - side, 3).astype(int)
+        tries += [(s, 0, s + side, h) if w > h else (0, s, w, s + side) for s in (starts[1], starts[0], starts[2])]
+    mesh = lm.new_face_mesh(static=True)
+    try:
+        for x0, y0, x1, y1 in tries:
+            points, _ = lm.mesh_points(mesh, np.ascontiguousarray(image[y0:y1, x0:x1]))
+            if points is not None:
+                return points + np.array([x0, y0, 0], np.float32)
+    finally:
+        mesh.close()
+    raise ValueError("no face found in the photo")
+
+
 class TalkingPhoto:
     """Frame-level talking photo: `frame(opening, width, blink, head_yaw, head_pitch, breath)` -> BGR frame.
 
@@ -71,13 +91,7 @@ class TalkingPhoto:
         self.photo = np.ascontiguousarray(photo_bgr[:, :, :3])
         self.h, self.w = self.photo.shape[:2]
         if points is None:
-            mesh = lm.new_face_mesh(static=True)
-            try:
-                points, _ = lm.mesh_points(mesh, self.photo)
-            finally:
-                mesh.close()
-            if points is None:
-                raise ValueError("no face found in the photo")
+            points = find_face(self.photo)
         self.points = np.asarray(points, np.float32)
         p = self.points[:468].astype(np.float64)
         self.iod = float(lm.interocular(self.points))
@@ -475,13 +489,7 @@ def prepare_photo(photo_bgr: np.ndarray, *, aspect: str | None = None, max_side:
     if aspect is not None:
         if aspect not in _ASPECTS:
             raise ValueError(f"aspect must be one of {sorted(_ASPECTS)} or None")
-        mesh = lm.new_face_mesh(static=True)
-        try:
-            points, _ = lm.mesh_points(mesh, img)
-        finally:
-            mesh.close()
-        if points is None:
-            raise ValueError("no face found in the photo")
+        points = find_face(img)
         x0, y0, x1, y1 = crop_box((img.shape[1], img.shape[0]), points, _ASPECTS[aspect])
         img = img[y0:y1, x0:x1]
     h, w = img.shape[:2]
