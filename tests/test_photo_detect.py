@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from synthesis.photo.detect import FAIL, PASS, check_photo
+from synthesis.photo.detect import FAIL, PASS, WARN, check_photo
 
 PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "media" / "photo"
 needs_photos = pytest.mark.skipif(not PHOTOS.is_dir(), reason="shared/media/photo (real test photos) is not present")
@@ -123,6 +123,24 @@ def test_report_roll_is_measured(astronaut, tmp_path):
     rolled = cv2.warpAffine(astronaut, cv2.getRotationMatrix2D((w / 2, h / 3), 25, 1.0), (w, h))
     report = check_photo(_write(tmp_path / "rolled.png", rolled))
     assert report.pose is not None and abs(abs(report.pose[2]) - 25) < 8
+
+
+def test_blurred_face_fails_and_dark_face_only_warns(astronaut, tmp_path):
+    blurred = check_photo(_write(tmp_path / "blur.png", cv2.GaussianBlur(astronaut, (0, 0), 4)))
+    assert _status(blurred, "sharpness") == FAIL
+    dark = check_photo(_write(tmp_path / "dark.png", (astronaut * 0.2).astype(np.uint8)))
+    assert _status(dark, "lighting") == WARN and _status(dark, "sharpness") == PASS and dark.passed
+
+
+def test_covered_lower_face_warns(astronaut, tmp_path):
+    from synthesis.photo.detect import _mesh
+
+    points = _mesh(astronaut)
+    masked = astronaut.copy()
+    x0, x1 = int(points[61, 0]) - 15, int(points[291, 0]) + 15
+    cv2.rectangle(masked, (x0, int(points[1, 1]) + 5), (x1, int(points[152, 1]) + 5), (200, 200, 210), -1)
+    report = check_photo(_write(tmp_path / "mask.png", masked))
+    assert _status(report, "occlusion") == WARN and "covered" in report.rule("occlusion").message
 
 
 EXPECTED = {
