@@ -34,7 +34,8 @@ from synthesis.media.errors import MediaError
 FORMATS = ("png", "jpeg", "webp")  # by content; the file may be named .png, .jpg, .jpeg or .webp
 MAX_BYTES = 16 * 1024 * 1024
 MIN_SIDE = 80
-MAX_SIDE = 1080  # "up to 1080p": the long side is scaled down to this (1920x1080 -> 1080 on the long side)
+FULL_HD = (1920, 1080)  # "up to 1080p": a larger photo is accepted and scaled down (the rule notes it)
+MAX_SIDE = 1080  # analysis size: the long side is scaled down to this
 PREVIEW_MAX_SIDE = 720
 
 # A large face the full-range detector misses (a strongly turned or close-up head) counts when the short-range
@@ -210,7 +211,7 @@ def _file_rules(path: Path, report: PhotoReport) -> bool:
                        "pixels are needed.", value, f"{MIN_SIDE}x{MIN_SIDE}")
         )  # fmt: skip
         return False
-    if max(w, h) > MAX_SIDE:
+    if max(w, h) > FULL_HD[0] or min(w, h) > FULL_HD[1]:
         report.rules.append(
             RuleResult("resolution", PASS, f"Resolution {value}: larger than 1080p, it will be scaled down.",
                        value, f"{MIN_SIDE}x{MIN_SIDE}")
