@@ -176,3 +176,13 @@ def test_real_photos(name):
         assert _status(report, EXPECTED_RULE[name]) == FAIL
     if name in HARD:
         assert _status(report, "real_photo") == FAIL, report.rule("real_photo")
+
+
+@needs_photos
+def test_sunglasses_warn(tmp_path):
+    group = cv2.imread(str(PHOTOS / "multi_face_1000x667.jpg"))
+    if group is None:
+        pytest.skip("multi_face_1000x667.jpg is not present")
+    report = check_photo(_write(tmp_path / "sunglasses.png", group[20:260, 140:420]))  # the man in sunglasses
+    assert report.faces == 1 and _status(report, "occlusion") == WARN
+    assert "eyes may be covered" in report.rule("occlusion").message
