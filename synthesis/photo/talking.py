@@ -510,7 +510,7 @@ def render_talking_photo(
     fps: int = 25,
     aspect: str | None = None,
     max_side: int = 1080,
-    progress: Callable[[float], None] | None = None,
+    progress: Callable[[int, str], None] | None = None,
     phonemes: list | None = None,
     seed: int = 0,
 ) -> Path:
@@ -531,13 +531,14 @@ def render_talking_photo(
         opening, width = photo_mouth_track(pcm, fps, phonemes or tts_phonemes)
         n = len(opening)
         motion = motion_tracks(n, fps, opening, seed=seed)
-        with VideoWriter(out, size=(img.shape[1], img.shape[0]), fps=fps, audio=wav) as writer:
+        # superfast: the x264 preset that keeps a 1080p talking photo above 2x real time on 2 cores
+        with VideoWriter(out, size=(img.shape[1], img.shape[0]), fps=fps, audio=wav, preset="superfast") as writer:
             for i in range(n):
                 writer.write(talker.frame(float(opening[i]), float(width[i]), float(motion["blink"][i]),
                                           float(motion["yaw"][i]), float(motion["pitch"][i]),
                                           float(motion["breath"][i]), copy=False))
                 if progress and i % 25 == 0:
-                    progress(min(1.0, (i + 1) / n))
+                    progress(min(99, int(100 * (i + 1) / n)), "rendering")
     if progress:
-        progress(1.0)
+        progress(100, "done")
     return out
