@@ -78,15 +78,10 @@ class RuleResult:
         return dataclasses.asdict(self)
 
 
-@dataclass
-class VideoCheckReport:
-    rules: list[RuleResult] = field(default_factory=list)
-    width: int | None = None
-    height: int | None = None
-    fps: float | None = None
-    duration_s: float | None = None
-    has_audio: bool = False
-    green_screen: bool = False
+class RuleVerdicts:
+    """What a report of rule verdicts answers (video check, photo check): `rules` is its list of RuleResults."""
+
+    rules: list[RuleResult]
 
     @property
     def passed(self) -> bool:
@@ -102,6 +97,17 @@ class VideoCheckReport:
 
     def rule(self, name: str) -> RuleResult | None:
         return next((r for r in self.rules if r.rule == name), None)
+
+
+@dataclass
+class VideoCheckReport(RuleVerdicts):
+    rules: list[RuleResult] = field(default_factory=list)
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    duration_s: float | None = None
+    has_audio: bool = False
+    green_screen: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {

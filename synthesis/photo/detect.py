@@ -10,7 +10,6 @@ scikit-image astronaut; see the constants below."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from synthesis.face import video_check
 from synthesis.face.video_check import (
     BRIGHT_LUMA,
     DARK_LUMA,
@@ -94,19 +94,12 @@ LOWER_FACE_POINTS = (18, 200, 199, 175, 83, 313, 32, 262, 204, 424)
 
 
 @dataclass
-class RuleResult:
-    rule: str
-    status: str  # "pass" | "warn" | "fail"
-    message: str
-    value: Any = None
+class RuleResult(video_check.RuleResult):
     threshold: Any = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 @dataclass
-class PhotoReport:
+class PhotoReport(video_check.RuleVerdicts):
     rules: list[RuleResult] = field(default_factory=list)
     width: int | None = None  # of the original photo
     height: int | None = None
@@ -120,23 +113,8 @@ class PhotoReport:
     preview_path: str | None = None
 
     @property
-    def passed(self) -> bool:
-        return all(r.status != FAIL for r in self.rules)
-
-    @property
-    def warnings(self) -> list[str]:
-        return [r.message for r in self.rules if r.status == WARN]
-
-    @property
-    def failures(self) -> list[str]:
-        return [r.message for r in self.rules if r.status == FAIL]
-
-    @property
     def failed_rules(self) -> list[str]:
         return [r.rule for r in self.rules if r.status == FAIL]
-
-    def rule(self, name: str) -> RuleResult | None:
-        return next((r for r in self.rules if r.rule == name), None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
