@@ -216,22 +216,33 @@ class FileViewSet(TenantViewSet):
         return FileResponse(file.stored.open("rb"), filename=file.name)
 
 
+def signed_upload_endpoint(request, find, received_size, receive, answer):
+    """The signed-upload protocol: HEAD answers how much arrived (`Upload-Offset`, to resume), PUT sends bytes
+    (optionally a `Content-Range` piece); errors as MetaStudio JSON. `find(token)` resolves the signed target,
+    `receive(target, stream, content_range)` stores the bytes, `answer(result)` makes the PUT's response."""
+    try:
+        target = find(request.GET.get("token", ""))
+        if request.method == "HEAD":
+            response = HttpResponse(status=200)
+            response["Upload-Offset"] = str(received_size(target))
+            return response
+        if request.method != "PUT":
+            raise ServiceError("use PUT to send the bytes", status=405, code="MSS.00000008")
+        result = receive(target, request, request.headers.get("Content-Range"))
+    except ServiceError as error:
+        return JsonResponse(error.body(), status=error.status)
+    return answer(result)
+
+
 @csrf_exempt
 def receive_upload(request, file_id):
     """PUT (bytes, optionally Content-Range) or HEAD (how much arrived) on a signed upload URL."""
     from assets import uploads
 
-    try:
-        file = uploads.signed_file(file_id, request.GET.get("token", ""))
-        if request.method == "HEAD":
-            response = HttpResponse(status=200)
-            response["Upload-Offset"] = str(uploads.received_size(file))
-            return response
-        if request.method != "PUT":
-            raise ServiceError("use PUT to send the bytes", status=405, code="MSS.00000008")
-        received = actions.receive_upload(file, request, request.headers.get("Content-Range"))
-    except ServiceError as error:
-        return JsonResponse(error.body(), status=error.status)
-    response = HttpResponse(status=200)
-    response["Upload-Offset"] = str(received)
-    return response
+    def answer(received: int) -> HttpResponse:
+        response = HttpResponse(status=200)
+        response["Upload-Offset"] = str(received)
+        return response
+
+    return signed_upload_endpoint(request, lambda token: uploads.signed_file(file_id, token), uploads.received_size,
+                                  actions.receive_upload, answer)

@@ -3,16 +3,17 @@ the signed upload URL (outside /v1, no credentials) is served by receive_upload.
 
 from datetime import UTC, datetime
 
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
+from assets.api.views import signed_upload_endpoint
 from avatars import actions, uploads
 from avatars.api import serializers as s
 from avatars.models import AvatarTrainingJob
 from metastudio.api.views import TenantViewSet
-from metastudio.errors import InvalidParameter, ServiceError, is_uuid
+from metastudio.errors import InvalidParameter, is_uuid
 
 SORT_DIRS = ("asc", "desc")
 
@@ -131,20 +132,14 @@ class AvatarTrainingJobViewSet(TenantViewSet):
 @csrf_exempt
 def receive_upload(request, upload_id):
     """PUT (bytes, optionally Content-Range) or HEAD (how much arrived) on a signed avatar upload URL."""
-    try:
-        upload = uploads.signed_upload(upload_id, request.GET.get("token", ""))
-        if request.method == "HEAD":
-            response = HttpResponse(status=200)
-            response["Upload-Offset"] = str(uploads.received_size(upload))
-            return response
-        if request.method != "PUT":
-            raise ServiceError("use PUT to send the bytes", status=405, code="MSS.00000008")
-        upload = actions.receive_upload(upload, request, request.headers.get("Content-Range"))
-    except ServiceError as error:
-        return JsonResponse(error.body(), status=error.status)
-    response = JsonResponse({"state": upload.state, "received_bytes": upload.received_bytes,
-                             "etag": upload.etag or None}, status=200)
-    response["Upload-Offset"] = str(upload.received_bytes)
-    if upload.etag:
-        response["ETag"] = f'"{upload.etag}"'
-    return response
+
+    def answer(upload) -> JsonResponse:
+        response = JsonResponse({"state": upload.state, "received_bytes": upload.received_bytes,
+                                 "etag": upload.etag or None}, status=200)
+        response["Upload-Offset"] = str(upload.received_bytes)
+        if upload.etag:
+            response["ETag"] = f'"{upload.etag}"'
+        return response
+
+    return signed_upload_endpoint(request, lambda token: uploads.signed_upload(upload_id, token),
+                                  uploads.received_size, actions.receive_upload, answer)
