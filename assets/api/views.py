@@ -1,8 +1,6 @@
-from datetime import datetime
 
 from django.db.models import Count, Q
 from django.http import FileResponse, HttpResponse, JsonResponse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
@@ -10,26 +8,12 @@ from rest_framework.response import Response
 from assets import actions, quota
 from assets.api.serializers import asset_json, file_json
 from assets.models import Asset, AssetFile
-from metastudio.api.views import TenantViewSet
+from metastudio.api.views import TenantViewSet, json_body, query_time
 from metastudio.errors import InvalidParameter, NotFound, ServiceError, StateConflict, is_uuid
 
 SORT_KEYS = {"create_time": "created_at", "update_time": "updated_at", "asset_name": "name"}
 BATCH_ACTIONS = ("DELETE", "FORCE_DELETE", "RESTORE", "ACTIVATE", "DEACTIVATE")
 MAX_BATCH = 100
-
-
-def _body(request) -> dict:
-    if not isinstance(request.data, dict):
-        raise InvalidParameter("the body must be a JSON object", field="body")
-    return request.data
-
-
-def _time(value: str, field: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidParameter("must be an ISO 8601 time, e.g. 2026-11-01T00:00:00Z", field=field) from None
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.utc)
 
 
 def _listed(params, field: str, allowed) -> list[str]:
@@ -53,9 +37,9 @@ def filter_assets(assets, params):
     if params.get("tag"):
         assets = assets.filter(tags__icontains=f'"{params["tag"]}"')
     if params.get("start_time"):
-        assets = assets.filter(created_at__gte=_time(params["start_time"], "start_time"))
+        assets = assets.filter(created_at__gte=query_time(params["start_time"], "start_time"))
     if params.get("end_time"):
-        assets = assets.filter(created_at__lte=_time(params["end_time"], "end_time"))
+        assets = assets.filter(created_at__lte=query_time(params["end_time"], "end_time"))
     if params.get("system_property"):
         key = params["system_property"].split(":", 1)[0]
         if key not in Asset.SYSTEM_PROPERTIES:
@@ -99,7 +83,7 @@ class AssetViewSet(TenantViewSet):
 
     @extend_schema(request=None)
     def create(self, request, project_id):
-        body = _body(request)
+        body = json_body(request)
         asset = actions.create_asset(
             self.actor(), self.account, name=body.get("asset_name"), asset_type=body.get("asset_type"),
             description=body.get("asset_description", ""), tags=body.get("tags"),
@@ -109,7 +93,7 @@ class AssetViewSet(TenantViewSet):
 
     @extend_schema(request=None)
     def partial_update(self, request, project_id, asset_id):
-        body = _body(request)
+        body = json_body(request)
         asset = actions.update_asset(self.actor(), self.get_object(), name=body.get("asset_name"),
                                      description=body.get("asset_description"), tags=body.get("tags"),
                                      system_properties=body.get("system_properties"))
@@ -128,7 +112,7 @@ class AssetViewSet(TenantViewSet):
 
     @extend_schema(request=None)
     def batch(self, request, project_id):
-        body = _body(request)
+        body = json_body(request)
         action, ids = body.get("action"), body.get("asset_ids")
         if action not in BATCH_ACTIONS:
             raise InvalidParameter(f"must be one of {', '.join(BATCH_ACTIONS)}", field="action")
@@ -169,7 +153,7 @@ class AssetViewSet(TenantViewSet):
 
     @extend_schema(request=None)
     def replicate(self, request, project_id):
-        copy = actions.replicate(self.actor(), self.account, _body(request).get("replication_info"),
+        copy = actions.replicate(self.actor(), self.account, json_body(request).get("replication_info"),
                                  project=self.project)
         return Response({"asset_id": str(copy.pk)}, status=201)
 
@@ -183,7 +167,7 @@ class FileViewSet(TenantViewSet):
 
     @extend_schema(request=None)
     def create(self, request, project_id):
-        body = _body(request)
+        body = json_body(request)
         size = body.get("file_size")
         file, url = actions.create_file(
             self.actor(), self.account, asset_id=body.get("asset_id") if is_uuid(body.get("asset_id")) else None,
@@ -202,7 +186,7 @@ class FileViewSet(TenantViewSet):
 
     @extend_schema(request=None)
     def complete(self, request, project_id, file_id):
-        state = _body(request).get("state", "CREATED") if request.data else "CREATED"
+        state = json_body(request).get("state", "CREATED") if request.data else "CREATED"
         file = actions.complete_file(self.actor(), self.get_object(), state)
         if file.state == AssetFile.State.FAILED:
             raise InvalidParameter(file.reason, field="file", code="MSS.00000016")

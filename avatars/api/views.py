@@ -1,7 +1,6 @@
 """Avatar training API at MetaStudio's paths (digital-human-training-manage). Views parse input and call actions;
 the signed upload URL (outside /v1, no credentials) is served by receive_upload."""
 
-from datetime import UTC, datetime
 
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -12,24 +11,10 @@ from assets.api.views import signed_upload_endpoint
 from avatars import actions, uploads
 from avatars.api import serializers as s
 from avatars.models import AvatarTrainingJob
-from metastudio.api.views import TenantViewSet
+from metastudio.api.views import TenantViewSet, json_body, query_time
 from metastudio.errors import InvalidParameter, is_uuid
 
 SORT_DIRS = ("asc", "desc")
-
-
-def _body(request) -> dict:
-    if not isinstance(request.data, dict):
-        raise InvalidParameter("the body must be a JSON object", field="body")
-    return request.data
-
-
-def _time(value: str, field: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidParameter("must be an RFC 3339 time, e.g. 2026-11-01T00:00:00Z", field=field) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _or(value, default):
@@ -61,7 +46,7 @@ class AvatarTrainingJobViewSet(TenantViewSet):
 
     @extend_schema(request=None)
     def create(self, request, project_id):
-        body = _body(request)
+        body = json_body(request)
         job = actions.create_training_job(
             self.actor(), self.account, name=body.get("name"), contact=body.get("contact", ""),
             batch_name=body.get("batch_name", ""), tags=body.get("tags"),
@@ -85,9 +70,9 @@ class AvatarTrainingJobViewSet(TenantViewSet):
         if params.get("tag"):
             found = found.filter(tags__icontains=f'"{params["tag"]}"')
         if params.get("create_since"):
-            found = found.filter(created_at__gte=_time(params["create_since"], "create_since"))
+            found = found.filter(created_at__gte=query_time(params["create_since"], "create_since"))
         if params.get("create_until"):
-            found = found.filter(created_at__lte=_time(params["create_until"], "create_until"))
+            found = found.filter(created_at__lte=query_time(params["create_until"], "create_until"))
         sort_key = params.get("sort_key") or "create_time"
         if sort_key != "create_time":
             raise InvalidParameter("must be create_time", field="sort_key")
@@ -105,7 +90,7 @@ class AvatarTrainingJobViewSet(TenantViewSet):
 
     @extend_schema(request=None)
     def partial_update(self, request, project_id, avatar_job_id):
-        body = _body(request)
+        body = json_body(request)
         job = actions.update_training_job(
             self.actor(), self.get_object(), name=body.get("name"), contact=body.get("contact"),
             batch_name=body.get("batch_name"), tags=body.get("tags"),
@@ -121,7 +106,7 @@ class AvatarTrainingJobViewSet(TenantViewSet):
 
     @extend_schema(request=None)
     def command(self, request, project_id, avatar_job_id):
-        body = _body(request)
+        body = json_body(request)
         job = self.get_object()
         result = actions.execute_command(self.actor(), job, body.get("command"),
                                          command_message=body.get("command_message"),

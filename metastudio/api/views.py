@@ -1,13 +1,31 @@
 """Base classes of every `/v1/{project_id}/...` API view: authentication, project, IAM, rate limit, scoping."""
 
+from datetime import UTC, datetime
+
 from rest_framework.generics import GenericAPIView
 from rest_framework.viewsets import GenericViewSet
 
 from metastudio.api.pagination import OffsetLimitPagination
 from metastudio.api.ratelimit_table import RATE_LIMITS
-from metastudio.errors import AuthenticationFailed, NotFound, PermissionDenied, is_uuid
+from metastudio.errors import AuthenticationFailed, InvalidParameter, NotFound, PermissionDenied, is_uuid
 from tenancy.actions import project_of
 from tenancy.audit import Actor
+
+
+def json_body(request) -> dict:
+    """The request's JSON body, which must be an object."""
+    if not isinstance(request.data, dict):
+        raise InvalidParameter("the body must be a JSON object", field="body")
+    return request.data
+
+
+def query_time(value: str, field: str) -> datetime:
+    """A time from a query parameter (ISO 8601 / RFC 3339; UTC when it names no zone)."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidParameter("must be an ISO 8601 time, e.g. 2026-11-01T00:00:00Z", field=field) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class ProjectScopedMixin:

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from assets.models import Asset
 from metastudio import jobs
-from metastudio.api.views import ProjectApiView, TenantViewSet
+from metastudio.api.views import ProjectApiView, TenantViewSet, json_body
 from metastudio.errors import InvalidParameter, NotFound, StateConflict, is_uuid
 from voices import actions, speech
 from voices.api import serializers as s
@@ -17,12 +17,6 @@ from voices.models import CustomReading, VocabularyGroup, VoiceTrainingJob
 from voices.tasks import TTS_ASYNC, TTS_AUDITION
 
 UPLOAD_CHUNK = 1024 * 1024
-
-
-def _body(request) -> dict:
-    if not isinstance(request.data, dict):
-        raise InvalidParameter("the body must be a JSON object", field="body")
-    return request.data
 
 
 def _spool(request, limit: int) -> Path:
@@ -90,7 +84,7 @@ class VoiceTrainingJobViewSet(TenantViewSet):
         return self._create(request, VoiceTrainingJob.Tier.ADVANCE)
 
     def _create(self, request, tier: str):
-        body = _body(request)
+        body = json_body(request)
         job = actions.create_training_job(
             self.actor(), self.account, tier=tier, voice_name=body.get("voice_name"),
             sex=str(body.get("sex", "FEMALE")).upper(), language=str(body.get("language", "zh")).lower(),
@@ -191,7 +185,7 @@ class VoiceTrainingJobViewSet(TenantViewSet):
 
     @extend_schema(request=None)
     def batch(self, request, project_id, training_job_id):
-        job = actions.set_batch(self.actor(), self.get_object(), _body(request).get("batch_name", ""))
+        job = actions.set_batch(self.actor(), self.get_object(), json_body(request).get("batch_name", ""))
         return Response(s.training_job_json(job))
 
 
@@ -212,7 +206,7 @@ class TtsJobViewSet(TenantViewSet):
 
     @extend_schema(request=None)
     def create(self, request, project_id):
-        params = speech.clean_tts_request(self.account, _body(request), max_chars=self.max_chars)
+        params = speech.clean_tts_request(self.account, json_body(request), max_chars=self.max_chars)
         job = jobs.submit(self.actor(), self.account, self.kind.name, params, project=self.project)
         return Response({"job_id": str(job.pk)}, status=201)
 
@@ -289,7 +283,7 @@ class ReadingViewSet(TenantViewSet):
 
     @extend_schema(request=None)
     def create(self, request, project_id):
-        body = _body(request)
+        body = json_body(request)
         reading = actions.set_reading(self.actor(), self.account, source=body.get("source_text"),
                                       target=body.get("target_text"), group=self._group(body.get("group_id")))
         return Response(s.reading_json(reading), status=201)
@@ -307,7 +301,7 @@ class ReadingViewSet(TenantViewSet):
 
     @extend_schema(request=None)
     def partial_update(self, request, project_id, reading_id):
-        body = _body(request)
+        body = json_body(request)
         reading = actions.update_reading(self.actor(), self.get_object(), source=body.get("source_text"),
                                          target=body.get("target_text"))
         return Response(s.reading_json(reading))
@@ -330,7 +324,7 @@ class VocabularyGroupViewSet(TenantViewSet):
 
     @extend_schema(request=None)
     def create(self, request, project_id):
-        group = actions.create_group(self.actor(), self.account, _body(request).get("group_name"))
+        group = actions.create_group(self.actor(), self.account, json_body(request).get("group_name"))
         return Response(s.group_json(group), status=201)
 
     def list(self, request, project_id):
@@ -339,7 +333,7 @@ class VocabularyGroupViewSet(TenantViewSet):
 
     @extend_schema(request=None)
     def partial_update(self, request, project_id, vocab_group_id):
-        group = actions.rename_group(self.actor(), self.get_object(), _body(request).get("group_name"))
+        group = actions.rename_group(self.actor(), self.get_object(), json_body(request).get("group_name"))
         return Response(s.group_json(group))
 
     def destroy(self, request, project_id, vocab_group_id):
@@ -348,5 +342,5 @@ class VocabularyGroupViewSet(TenantViewSet):
 
     @extend_schema(request=None)
     def assets(self, request, project_id, vocab_group_id):
-        group = actions.set_group_voices(self.actor(), self.get_object(), _body(request).get("asset_ids"))
+        group = actions.set_group_voices(self.actor(), self.get_object(), json_body(request).get("asset_ids"))
         return Response(s.group_json(group))
