@@ -3,46 +3,10 @@
 // /ws/jobs/ and a light poll that re-renders the page when the job changes state), the job lists, and the model
 // page's "Try it" (start a speech clip, follow its job, play the MP4).
 (function () {
-  const csrfInput = document.querySelector("input[name=csrfmiddlewaretoken]");
-  const csrf = csrfInput ? csrfInput.value : "";
-  const TERMINAL = ["SUCCEED", "FAILED", "CANCELED"];
+  const {csrf, TERMINAL, fetchJson, showProgress, connect, followJobPage} = window.consoleJobs;
   const POLL_MS = 2000;
   const PIECE = 8 * 1024 * 1024; // bytes per Content-Range piece of the training video
   const RETRIES = 5;
-
-  // --- delete confirmation --------------------------------------------------------------------------
-  document.querySelectorAll("form[data-confirm]").forEach((form) => {
-    form.addEventListener("submit", (event) => { if (!confirm(form.dataset.confirm)) event.preventDefault(); });
-  });
-
-  // --- helpers ---------------------------------------------------------------------------------------
-  async function fetchJson(url, options) {
-    const res = await fetch(url, {credentials: "same-origin", ...options,
-                                  headers: {Accept: "application/json", "X-CSRFToken": csrf, ...(options || {}).headers}});
-    let data = {};
-    try { data = await res.json(); } catch (error) { data = {error_msg: `HTTP ${res.status}`}; }
-    if (!res.ok) throw new Error(data.error_msg || `HTTP ${res.status}`);
-    return data;
-  }
-
-  function showProgress(holder, job) {
-    const bar = holder.querySelector("progress");
-    if (bar) bar.value = job.progress;
-    const pct = holder.querySelector(".pct");
-    if (pct) pct.textContent = `${job.progress}%`;
-    const stage = holder.querySelector(".stage");
-    if (stage) stage.textContent = job.stage || "";
-  }
-
-  function connect(onJob) {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/ws/jobs/`);
-    socket.onmessage = (event) => {
-      const msg = JSON.parse(event.data);
-      if (msg.type === "job") onJob(msg.job);
-    };
-    socket.onclose = (event) => { if (event.code !== 4403) setTimeout(() => connect(onJob), 3000); };
-  }
 
   function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
 
@@ -68,31 +32,7 @@
   const avatarJob = document.getElementById("avatar-job");
   if (avatarJob) {
     const panel = document.querySelector("[data-testid=job-state-panel]");
-    let polling = false;
-    async function poll() {
-      if (polling) return;
-      polling = true;
-      try {
-        const data = await fetchJson(avatarJob.dataset.stateUrl);
-        if (data.job.state !== avatarJob.dataset.state) { location.reload(); return; }
-        avatarJob.dataset.engineJobId = data.engine_job_id || "";
-        showProgress(panel, data.job);
-      } catch (error) {
-        // network hiccup: the next tick tries again
-      } finally {
-        polling = false;
-      }
-    }
-    if (avatarJob.dataset.live) {
-      setInterval(poll, POLL_MS);
-      if (avatarJob.dataset.ws && "WebSocket" in window) {
-        connect((job) => {
-          if (job.job_id !== avatarJob.dataset.engineJobId) return;
-          showProgress(panel, job);
-          if (TERMINAL.includes(job.state)) poll();
-        });
-      }
-    }
+    followJobPage(avatarJob, panel, POLL_MS);
 
     // After an upload: each file's status, what is still missing, the submit button.
     function showMaterial(data) {

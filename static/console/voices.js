@@ -1,9 +1,7 @@
 // Voices: play buttons (one shared player), live training progress over /ws/jobs/ (the engine job of each voice
 // training job) with a light poll of the job's state, and the package upload with a progress bar.
 (function () {
-  const csrfInput = document.querySelector("input[name=csrfmiddlewaretoken]");
-  const csrf = csrfInput ? csrfInput.value : "";
-  const TERMINAL = ["SUCCEED", "FAILED", "CANCELED"];
+  const {csrf, TERMINAL, fetchJson, showProgress, connect, followJobPage} = window.consoleJobs;
   const POLL_MS = 3000;
 
   // --- play buttons ---------------------------------------------------------------------------------
@@ -34,43 +32,12 @@
     });
   });
 
-  // --- delete confirmation --------------------------------------------------------------------------
-  document.querySelectorAll("form[data-confirm]").forEach((form) => {
-    form.addEventListener("submit", (event) => { if (!confirm(form.dataset.confirm)) event.preventDefault(); });
-  });
-
-  // --- live progress ------------------------------------------------------------------------------
-  function showProgress(holder, job) {
-    const bar = holder.querySelector("progress");
-    if (bar) bar.value = job.progress;
-    const pct = holder.querySelector(".pct");
-    if (pct) pct.textContent = `${job.progress}%`;
-    const stage = holder.querySelector(".stage");
-    if (stage) stage.textContent = job.stage || "";
-  }
-
-  async function fetchState(url) {
-    const res = await fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}});
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    return res.json();
-  }
-
-  function connect(onJob) {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/ws/jobs/`);
-    socket.onmessage = (event) => {
-      const msg = JSON.parse(event.data);
-      if (msg.type === "job") onJob(msg.job);
-    };
-    socket.onclose = (event) => { if (event.code !== 4403) setTimeout(() => connect(onJob), 3000); };
-  }
-
   // Job lists (library, voice production): rows follow their engine job; a finished one refreshes its row.
   const rows = document.querySelectorAll("tr[data-voice-job-id]");
   const listLive = document.getElementById("voice-live");
   async function refreshRow(row) {
     try {
-      const data = await fetchState(row.dataset.stateUrl);
+      const data = await fetchJson(row.dataset.stateUrl);
       const state = data.job.state;
       row.dataset.state = state;
       row.dataset.engineState = data.engine_state || "";
@@ -94,30 +61,7 @@
   // when it changes (the server renders each state's controls).
   const voiceJob = document.getElementById("voice-job");
   if (voiceJob) {
-    const panel = document.querySelector("[data-testid=job-state-panel]");
-    if (voiceJob.dataset.ws && voiceJob.dataset.live && "WebSocket" in window) {
-      connect((job) => {
-        if (job.job_id !== voiceJob.dataset.engineJobId) return;
-        showProgress(panel, job);
-        if (TERMINAL.includes(job.state)) poll();
-      });
-    }
-    let polling = false;
-    async function poll() {
-      if (polling) return;
-      polling = true;
-      try {
-        const data = await fetchState(voiceJob.dataset.stateUrl);
-        if (data.job.state !== voiceJob.dataset.state) { location.reload(); return; }
-        voiceJob.dataset.engineJobId = data.engine_job_id || "";
-        showProgress(panel, data.job);
-      } catch (error) {
-        // network hiccup: the next tick tries again
-      } finally {
-        polling = false;
-      }
-    }
-    if (voiceJob.dataset.live) setInterval(poll, POLL_MS);
+    followJobPage(voiceJob, document.querySelector("[data-testid=job-state-panel]"), POLL_MS);
   }
 
   // --- package upload with progress (the form also works without this script) ----------------------------
