@@ -91,7 +91,7 @@ def train_avatar(
     marks = [_action_frames(a, fps, frame_count) for a in actions]
     warnings: list[str] = []
 
-    track = _track(video_path, fps, size, _stage(progress, 2, 45, "tracking the face"))
+    track = _track(video_path, fps, size, fmt.duration_s, _stage(progress, 2, 45, "tracking the face"))
     points, found = track
     if found.mean() < MIN_FACE_SHARE:
         raise TrainingRejected(f"the face was found in only {found.mean():.0%} of the frames")
@@ -124,11 +124,10 @@ def train_avatar(
         "validation": validation, "warnings": warnings,
     }  # fmt: skip
     _stage(progress, 95, 100, "writing the model")
-    model_path = save_model(model, work / "avatar.model", media_dir=work / "media", mouth_model=mouth_path)
     cover = work / "cover.jpg"
-    _write_cover(work / "media" / model.base.video, cover)
+    _write_cover(work / "media" / model.base.video, size, cover)
     model.card["training_seconds"] = round(time.monotonic() - started, 2)
-    save_model(model, model_path, media_dir=work / "media", mouth_model=mouth_path)
+    model_path = save_model(model, work / "avatar.model", media_dir=work / "media", mouth_model=mouth_path)
     shutil.rmtree(work / "media", ignore_errors=True)
     if progress:
         progress(100, "done")
@@ -138,10 +137,9 @@ def train_avatar(
 # --- pass 1 ----------------------------------------------------------------------------------------------
 
 
-def _track(path, fps: int, size: tuple[int, int], report) -> tuple[np.ndarray, np.ndarray]:
+def _track(path, fps: int, size: tuple[int, int], duration_s: float, report) -> tuple[np.ndarray, np.ndarray]:
     analysis = scaled_size(size[0], size[1], ANALYSIS_MAX_SIDE)
-    fmt = video_format(path)
-    total = int(fmt.duration_s * fps) + 1
+    total = int(duration_s * fps) + 1
     try:
         points, _faces = lm.track_frames(read_frames(path, size=analysis, fps=fps), total=total, progress=report)
     except MediaError as exc:
@@ -384,9 +382,8 @@ def _encode_segment(media, stem, name, size, fps, frames, alphas, transforms, lo
                    pose=np.asarray(pose, np.float32), source_start=float(start_s))
 
 
-def _write_cover(base_video: Path, cover: Path) -> None:
+def _write_cover(base_video: Path, size: tuple[int, int], cover: Path) -> None:
     import cv2
 
-    fmt = video_format(base_video)
-    frame = next(read_frames(base_video, size=(fmt.width, fmt.height)))
+    frame = next(read_frames(base_video, size=size))
     cv2.imwrite(str(cover), frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
