@@ -16,8 +16,6 @@ import numpy as np
 from synthesis.media import _tools
 from synthesis.media.errors import MediaError
 
-SUPPORTED_FPS = (25, 30)
-
 
 @dataclass(frozen=True)
 class VideoFormat:
