@@ -720,7 +720,7 @@ def speak_with_avatar(actor: Actor, asset: Asset, *, text=None, voice_id=None, a
         params["tts"] = speech.clean_tts_request(account, {"text": text, "voice_asset_id": voice_id,
                                                            "sample_rate": 24000}, max_chars=SPEAK_MAX_TEXT)
     else:
-        stored, params["audio_seconds"] = _store_speak_audio(account, Path(audio_path))
+        stored, params["audio_seconds"] = store_driving_audio(account, Path(audio_path))
         params["audio_name"] = stored
     try:
         with transaction.atomic():
@@ -735,21 +735,28 @@ def speak_with_avatar(actor: Actor, asset: Asset, *, text=None, voice_id=None, a
     return job
 
 
-def _store_speak_audio(account, path: Path) -> tuple[str, float]:
+def store_driving_audio(account, path: Path, *, folder: str = "avatars/speak", field: str = "audio",
+                        mono: bool = False) -> tuple[str, float]:
+    """Check a WAV/MP3 that drives a clip (<= 20 MB, <= 5 min, and one channel when `mono`) and keep it in the
+    storage under `folder` for the job; returns (stored name, seconds)."""
     from synthesis.media.probe import probe
 
     if not path.is_file() or path.stat().st_size == 0:
-        raise InvalidParameter("the audio file is empty or missing", field="audio")
+        raise InvalidParameter("the audio file is empty or missing", field=field)
     if path.stat().st_size > SPEAK_MAX_AUDIO_BYTES:
-        raise InvalidParameter(f"at most {SPEAK_MAX_AUDIO_BYTES} bytes", field="audio")
+        raise InvalidParameter(f"at most {SPEAK_MAX_AUDIO_BYTES // 2**20} MB; this file has "
+                               f"{path.stat().st_size / 2**20:.1f} MB", field=field)
     info = probe(path)
     if not info.ok or info.kind != "audio" or info.container not in SPEAK_AUDIO:
         found = info.error or (f"it is {info.container}" if info.container else "its format is unknown")
-        raise InvalidParameter(f"must be a WAV or MP3 audio file; {found}", field="audio")
+        raise InvalidParameter(f"must be a WAV or MP3 audio file; {found}", field=field)
+    if mono and (info.channels or 1) != 1:
+        raise InvalidParameter(f"must be mono (one channel); this audio has {info.channels} channels "
+                               f"at {info.sample_rate} Hz", field=field)
     seconds = float(info.duration_s or 0)
     if seconds > SPEAK_MAX_AUDIO_SECONDS:
         raise InvalidParameter(f"at most {SPEAK_MAX_AUDIO_SECONDS // 60} minutes; this audio lasts {seconds:.0f} s",
-                               field="audio")
+                               field=field)
     with open(path, "rb") as handle:
-        name = default_storage.save(f"avatars/{account.pk}/speak/{uuid.uuid4().hex}.{info.container}", File(handle))
+        name = default_storage.save(f"{folder}/{account.pk}/{uuid.uuid4().hex}.{info.container}", File(handle))
     return name, round(seconds, 3)

@@ -179,7 +179,7 @@ def speak(run: JobRun) -> dict:
         phonemes = None
         if params.get("tts"):
             run.progress(2, "speaking the text")
-            audio, phonemes = _speech(account, params["tts"], work / "speech.wav")
+            audio, phonemes = speak_text(account, params["tts"], work / "speech.wav")
         else:
             audio = Path(stack.enter_context(local_copy(params["audio_name"])))
         run.progress(10, "rendering the avatar")
@@ -202,7 +202,7 @@ def speak_ended(engine_job) -> None:
         transaction.on_commit(lambda: default_storage.delete(name))
 
 
-def _speech(account, tts: dict, target: Path) -> tuple[Path, list]:
+def speak_text(account, tts: dict, target: Path) -> tuple[Path, list]:
     """The text spoken by the voice (a preset voice or the tenant's trained voice, with its readings) as WAV, and
     its timed phonemes (the mouth follows them exactly)."""
     import numpy as np
@@ -227,6 +227,13 @@ def _speech(account, tts: dict, target: Path) -> tuple[Path, list]:
 
 @transaction.atomic
 def _store_clip(engine_job, model: Asset, clip: Path, work: Path) -> Asset:
+    return store_platform_video(engine_job, clip, work, name=f"{model.name} {timezone.now():%Y-%m-%d %H:%M:%S}",
+                                media_info={"model_asset_id": str(model.pk), "speak_job_id": str(engine_job.pk)})
+
+
+@transaction.atomic
+def store_platform_video(engine_job, clip: Path, work: Path, *, name: str, media_info: dict) -> Asset:
+    """A rendered MP4 as an ACTIVED VIDEO asset made by the platform, with a thumbnail."""
     from synthesis.media import derive
     from synthesis.media.probe import probe
 
@@ -234,11 +241,11 @@ def _store_clip(engine_job, model: Asset, clip: Path, work: Path) -> Asset:
     if not info.ok or info.kind != "video":
         raise JobFailure(f"the rendered clip is not a playable video: {info.error or info.container}")
     video = Asset.objects.create(
-        account=model.account, project=engine_job.project, created_by=engine_job.created_by,
-        name=f"{model.name} {timezone.now():%Y-%m-%d %H:%M:%S}"[:256], type=Asset.Type.VIDEO,
+        account=engine_job.account, project=engine_job.project, created_by=engine_job.created_by,
+        name=name[:256], type=Asset.Type.VIDEO,
         state=Asset.State.ACTIVED, review=Asset.Review.PASSED, review_note="made by the platform",
         created_by_platform=True, system_properties=[{"key": "CREATED_BY_PLATFORM", "value": "Yes"}],
-        media_info={**info.as_dict(), "model_asset_id": str(model.pk), "speak_job_id": str(engine_job.pk)},
+        media_info={**info.as_dict(), **media_info},
     )
     files = [store_generated_file(video, AssetFile.Category.MAIN, clip, name="clip.mp4", file_type="mp4")]
     thumbnail = derive.video_thumbnail(clip, work / "thumbnail.png", at=min(1.0, (info.duration_s or 2) / 2))

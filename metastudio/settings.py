@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "assets",
     "voices",
     "avatars",
+    "videos",
     "console",
 ]
 
@@ -251,7 +252,8 @@ VOICE_CHECK_ASR = env_bool("METASTUDIO_VOICE_CHECK_ASR", True)
 SPEECH_CACHE_DIR = Path(env_str("METASTUDIO_SPEECH_CACHE_DIR", str(DATA_DIR / "speech-cache")))
 # Extra Piper voices (*.onnx + *.onnx.json) an operator drops in; offered next to the bundled ones.
 SPEECH_EXTRA_PIPER_DIR = env_str("METASTUDIO_PIPER_VOICES_DIR", "")
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# A 16 MB photo arrives as about 22 MB of base64 (photo detection, photo videos, business cards).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 32 * 1024 * 1024
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")

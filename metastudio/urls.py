@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("assets.api.urls")),
     path("", include("voices.api.urls")),
     path("", include("avatars.api.urls")),
+    path("", include("videos.api.urls")),
 ]
 
 urlpatterns = [

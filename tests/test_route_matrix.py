@@ -34,6 +34,7 @@ from tenancy.exports import AUDIT_EXPORT
 from tenancy.models import AuditLog
 from tenancy.policy import ACTION_PATTERN, READ_ONLY, is_allowed
 from tests.api_helpers import fast_password_hashing, send_json  # noqa: F401
+from videos import actions as photo_actions
 from voices import actions as voice_actions
 
 V1_PREFIX = "v1/<str:project_id>/"
@@ -76,6 +77,12 @@ OBJECT_IDS = {
     "vocab_group_id": lambda t: str(voice_actions.create_group(Actor.system(t.account), t.account, "matrix").pk),
     "avatar_job_id": lambda t: str(avatar_actions.create_training_job(
         Actor.system(t.account), t.account, name="matrix-avatar", project=t.project).pk),
+    "detection_job_id": lambda t: str(photo_actions.create_photo_detection(
+        Actor.system(t.account), t.account, b"not a photo", project=t.project).pk),
+    "photo_video_job_id": lambda t: str(photo_actions.create_photo_video(
+        Actor.system(t.account), t.account, preset_id="preset-photo-eileen",
+        voice_config={"voice_asset_id": "espeak-en-us-f"}, shoot_scripts=[{"text_config": {"text": "matrix"}}],
+        project=t.project).pk),
     "file_id": lambda t: str(asset_actions.create_file(
         Actor.system(t.account), t.account, asset_id=_matrix_asset(t, "matrix-file-asset").pk,
         file_name="matrix.png", file_size=1024, base_url="http://testserver/")[0].pk),

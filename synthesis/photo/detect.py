@@ -577,4 +577,11 @@ def check_photo(path: os.PathLike | str, *, preview_path: os.PathLike | str | No
     return report
 
 
-__all__ = ["FAIL", "PASS", "WARN", "PhotoReport", "RuleResult", "check_photo", "not_photo_score"]
+def check_photo_file(path: os.PathLike | str) -> PhotoReport:
+    """Only the file rules (readable, format, file size, resolution): cheap, no face models loaded."""
+    report = PhotoReport()
+    _file_rules(Path(path), report)
+    return report
+
+
+__all__ = ["FAIL", "PASS", "WARN", "PhotoReport", "RuleResult", "check_photo", "check_photo_file", "not_photo_score"]
