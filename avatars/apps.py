@@ -6,4 +6,4 @@ class AvatarsConfig(AppConfig):
     verbose_name = "Avatar production"
 
     def ready(self):
-        from avatars import tasks  # noqa: F401  (registers the avatar job kinds)
+        from avatars import card_tasks, tasks  # noqa: F401  (registers the avatar job kinds)

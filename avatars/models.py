@@ -167,3 +167,64 @@ class AvatarJobLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.log_type} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class BusinessCard(models.Model):
+    """A digital-human business card (MetaStudio's 数字人名片): the person's photo and card text, rendered into a
+    card image and a short card video in which the photo introduces the person. The card's state is the state
+    of its latest render (engine_job); every change renders again."""
+
+    TEXT_FIELDS = ("name", "company", "title", "mobile_phone", "phone", "mail", "address", "other1", "other2",
+                   "other3")
+
+    class IntroductionType(models.TextChoices):
+        TEXT = "TEXT"
+        AUDIO = "AUDIO"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    account = models.ForeignKey("tenancy.Account", on_delete=models.CASCADE, related_name="business_cards")
+    project = models.ForeignKey("tenancy.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    text_config = models.JSONField(default=dict, help_text="name, company, title, mobile_phone, phone, mail, "
+                                                           "address, other1-3.")
+    template = models.CharField(max_length=32, default="classic", help_text="Card layout (card_templet_asset_id).")
+    qr_code_content = models.CharField(max_length=512, blank=True, help_text="Text or URL drawn as a QR code.")
+    introduction_type = models.CharField(max_length=8, choices=IntroductionType.choices,
+                                         default=IntroductionType.TEXT)
+    introduction_text = models.TextField(blank=True)
+    voice_asset_id = models.CharField(max_length=64, blank=True, help_text="A preset voice id or a voice asset id.")
+    introduction_audio_asset = models.ForeignKey("assets.Asset", null=True, blank=True, on_delete=models.SET_NULL,
+                                                 related_name="+", help_text="The audio asset it was taken from.")
+    introduction_audio = models.FileField(max_length=512, blank=True, help_text="The introduction audio (AUDIO).")
+    video_asset_name = models.CharField(max_length=256, blank=True)
+    gender = models.CharField(max_length=8, blank=True)
+    photo = models.FileField(max_length=512, blank=True, help_text="The person's photo (empty for a preset).")
+    preset_id = models.CharField(max_length=64, blank=True, help_text="A preset photo digital human instead.")
+    logo = models.FileField(max_length=512, blank=True)
+    card_image = models.FileField(max_length=512, blank=True, help_text="The rendered card (PNG).")
+    video_asset = models.ForeignKey("assets.Asset", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", help_text="The rendered card video.")
+    engine_job = models.ForeignKey("metastudio.Job", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", help_text="The latest render.")
+    share_token = models.CharField(max_length=43, unique=True, help_text="Secret of the public card page.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.text_config.get("name") or str(self.pk)
+
+    @property
+    def name(self) -> str:
+        return self.text_config.get("name", "")
+
+    @property
+    def state(self) -> str:
+        return self.engine_job.state if self.engine_job_id else "WAITING"
+
+    @property
+    def rendering(self) -> bool:
+        return self.state in ("WAITING", "PROCESSING")

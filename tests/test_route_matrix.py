@@ -22,6 +22,7 @@ from django.urls.resolvers import RoutePattern
 
 from assets import actions as asset_actions
 from avatars import actions as avatar_actions
+from avatars import cards as card_actions
 from metastudio import jobs
 from metastudio.api.auth import SignatureAuthentication, TokenAuthentication
 from metastudio.api.permissions import IamActionPermission
@@ -83,6 +84,10 @@ OBJECT_IDS = {
         Actor.system(t.account), t.account, preset_id="preset-photo-eileen",
         voice_config={"voice_asset_id": "espeak-en-us-f"}, shoot_scripts=[{"text_config": {"text": "matrix"}}],
         project=t.project).pk),
+    "business_card_id": lambda t: str(card_actions.create_business_card(
+        Actor.system(t.account), t.account, text_config={"name": "Matrix"}, preset_id="preset-photo-eileen",
+        voice_asset_id="espeak-en-us-f", project=t.project).pk),
+    "kind": lambda t: "photo",
     "file_id": lambda t: str(asset_actions.create_file(
         Actor.system(t.account), t.account, asset_id=_matrix_asset(t, "matrix-file-asset").pk,
         file_name="matrix.png", file_size=1024, base_url="http://testserver/")[0].pk),
@@ -192,7 +197,7 @@ def call(client, route: Route, method: str, project_id: str, ids: dict, tenant):
 
 
 def error_code(response) -> str | None:
-    if not response.content or "json" not in response.get("Content-Type", ""):
+    if response.streaming or not response.content or "json" not in response.get("Content-Type", ""):
         return None
     body = response.json()
     return body.get("error_code") if isinstance(body, dict) else None

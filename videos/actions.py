@@ -53,7 +53,7 @@ def decode_image(value, field: str = "human_image") -> bytes:
     return data
 
 
-def _photo_suffix(data: bytes) -> str:
+def image_suffix(data: bytes) -> str:
     if data.startswith(b"\x89PNG"):
         return "png"
     if data.startswith(b"\xff\xd8"):
@@ -65,7 +65,7 @@ def _photo_suffix(data: bytes) -> str:
 
 def store_photo(account, data: bytes) -> str:
     """Keep the photo in the storage; returns its name."""
-    return default_storage.save(f"videos/photos/{account.pk}/{uuid.uuid4().hex}.{_photo_suffix(data)}",
+    return default_storage.save(f"videos/photos/{account.pk}/{uuid.uuid4().hex}.{image_suffix(data)}",
                                 ContentFile(data))
 
 
@@ -73,7 +73,7 @@ def check_photo_file(data: bytes, field: str = "human_image") -> None:
     """Refuse a photo that breaks a file rule (readable, format, file size, resolution): cheap, no face models."""
     from synthesis.photo.detect import check_photo_file as check
 
-    with tempfile.NamedTemporaryFile(suffix=f".{_photo_suffix(data)}") as handle:
+    with tempfile.NamedTemporaryFile(suffix=f".{image_suffix(data)}") as handle:
         handle.write(data)
         handle.flush()
         report = check(Path(handle.name))
@@ -173,14 +173,13 @@ _TTS_FIELDS = {"text": "shoot_scripts[0].text_config.text", "voice_asset_id": "v
                "speed": "voice_config.speed", "pitch": "voice_config.pitch", "volume": "voice_config.volume"}
 
 
-def _audio_asset_path(account, asset_id):
-    """A local copy context of the tenant's usable audio asset (MUSIC) that drives the video."""
+def audio_asset_copy(account, asset_id, *, field: str = "shoot_scripts[0].audio_asset_id"):
+    """A local copy context of the tenant's usable audio asset (MUSIC) that drives a video."""
     from assets.actions import ensure_usable
     from assets.models import Asset, AssetFile
     from assets.tasks import local_copy
     from metastudio.errors import NotFound, is_uuid
 
-    field = "shoot_scripts[0].audio_asset_id"
     asset = Asset.objects.filter(account=account, pk=asset_id).first() if is_uuid(asset_id) else None
     if asset is None:
         raise NotFound(f"audio asset {asset_id} does not exist", field=field)
@@ -219,7 +218,7 @@ def create_photo_video(actor: Actor, account, *, human_image=None, photo_path=No
             stored_audio, params["audio_seconds"] = store_driving_audio(
                 account, Path(audio_path), folder="videos/audio", field="audio", mono=True)
         elif script["audio_asset_id"]:
-            with _audio_asset_path(account, script["audio_asset_id"]) as local:
+            with audio_asset_copy(account, script["audio_asset_id"]) as local:
                 stored_audio, params["audio_seconds"] = store_driving_audio(account, Path(local), field=field,
                                                                             folder="videos/audio", mono=True)
             params["audio_asset_id"] = str(script["audio_asset_id"])
