@@ -431,3 +431,40 @@ def test_avatar_is_checked_and_trained_on_a_worker_from_material_in_s3(scaled, t
     main = next(item for item in asset["files"] if item["asset_file_category"] == "MAIN")
     assert http("GET", main["download_url"], headers=token["header"]).status == 403  # never exported
 
+
+
+def test_a_photo_is_checked_and_animated_on_a_worker_with_files_in_s3(scaled, token):
+    import base64
+
+    import skimage.data
+    from PIL import Image
+
+    photo = io.BytesIO()
+    Image.fromarray(skimage.data.astronaut()).save(photo, format="JPEG")
+    image = base64.b64encode(photo.getvalue()).decode()
+    base = f"/v1/{token['project_id']}"
+    detection = http("POST", f"{scaled.web_a}{base}/photo-detection", {"human_image": image}, token["header"])
+    assert detection.status == 201, detection
+    video = http("POST", f"{scaled.web_a}{base}/photo-digital-human-videos", {
+        "human_image": image, "voice_config": {"voice_asset_id": "espeak-en-us-f"},
+        "shoot_scripts": [{"script_type": "TEXT", "text_config": {"text": "Hello from a worker."}}]}, token["header"])
+    assert video.status == 201, video
+
+    def ended(path):
+        def check():
+            reply = http("GET", f"{scaled.web_b}{base}/{path}", headers=token["header"]).json()
+            return reply if reply["state"] in ("SUCCEED", "FAILED") else None
+        return check
+
+    checked = wait_until(ended(f"photo-detection/{detection.json()['job_id']}"), 120, "photo detection", interval=0.5)
+    assert checked["state"] == "SUCCEED" and checked["detection_result"]["passed"], checked
+    preview = http("GET", checked["preview_url"], headers=token["header"])
+    assert preview.status == 200 and preview.body[:4] == b"\x89PNG"
+    done = wait_until(ended(f"photo-digital-human-videos/{video.json()['job_id']}"), 180, "a photo video",
+                      interval=0.5)
+    assert done["state"] == "SUCCEED", done
+    asset_id = done["output_asset_config"]["asset_id"]
+    keys = [item["Key"] for item in s3_client(scaled.s3_endpoint).list_objects_v2(
+        Bucket=BUCKET, Prefix=f"assets/{token['account_id']}/{asset_id}/").get("Contents", [])]
+    assert len(keys) == 2, keys  # the MP4 and its thumbnail
+    assert not (Path(scaled.env["METASTUDIO_DATA_DIR"]) / "media").exists()
