@@ -89,7 +89,7 @@ def _intro_text(account, text, voice_id, text_config: dict) -> tuple[str, str]:
     try:
         speech.clean_tts_request(account, {"text": text, "voice_asset_id": voice_id}, max_chars=MAX_INTRO)
     except InvalidParameter as error:
-        raise InvalidParameter(error.message, field="introduction_text") from None
+        raise InvalidParameter(error.detail, field="introduction_text") from None
     return text, voice_id
 
 

@@ -18,6 +18,7 @@ class ServiceError(Exception):
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None, status: int | None = None):
         super().__init__(message)
+        self.detail = message  # without the field, for re-raising under another field name
         self.message = f"{field}: {message}" if field else message
         self.field = field
         if code:

@@ -111,3 +111,45 @@ def test_aspect_crop_places_the_face():
     assert abs(wide.shape[1] / wide.shape[0] - 16 / 9) < 0.01
     with pytest.raises(ValueError):
         talking.prepare_photo(_photo(), aspect="4:3")
+
+
+def _mouth_gap(tp, frame, opening):
+    """The frame's upper-gap band (just under the upper lip), its middle band and the inner-lip polygon mask
+    at `opening`, around the midline."""
+    verts = tp._moved(opening=opening)
+    yu, yl = float(verts[lm.UPPER_INNER_LIP, 1]), float(verts[lm.LOWER_INNER_LIP, 1])
+    xc = int(round(verts[lm.UPPER_INNER_LIP, 0]))
+    half = int(0.28 * tp.iod)
+    teeth = frame[int(yu + 0.2 * (yl - yu)):int(yu + 0.3 * (yl - yu)) + 1, xc - half:xc + half + 1]
+    middle = frame[int(yu + 0.5 * (yl - yu)):int(yu + 0.6 * (yl - yu)) + 1, xc - half // 2:xc + half // 2 + 1]
+    mask = np.zeros(frame.shape[:2], np.uint8)
+    poly = np.concatenate([verts[list(talking.UPPER_INNER)], verts[list(talking.LOWER_INNER)][::-1][1:-1]])
+    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 255)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
+    return teeth, middle, mask > 0
+
+
+def test_open_mouth_shows_separate_teeth_over_a_dark_throat():
+    tp = _talker()
+    frame = tp.frame(0.8)
+    teeth, middle, _ = _mouth_gap(tp, frame, 0.8)
+    hsv_t = cv2.cvtColor(np.ascontiguousarray(teeth), cv2.COLOR_BGR2HSV)
+    throat_v = float(np.median(cv2.cvtColor(np.ascontiguousarray(middle), cv2.COLOR_BGR2HSV)[..., 2]))
+    bright = (hsv_t[..., 2] > throat_v + 80) & (hsv_t[..., 1] < 90)
+    assert bright.mean() > 0.4, (bright.mean(), throat_v)
+    # the teeth are separate: across the row of teeth the brightness dips between them
+    profile = teeth.astype(np.float32).mean(axis=(0, 2))
+    dips = [i for i in range(1, len(profile) - 1) if profile[i] < profile[i - 1] and profile[i] <= profile[i + 1]
+            and profile[i] < 0.85 * min(profile[max(0, i - 3):i].max(), profile[i + 1:i + 4].max())]
+    assert len(dips) >= 3, profile.round()
+
+
+def test_greyscale_photo_gets_a_grey_mouth():
+    tp = _talker()
+    grey = cv2.cvtColor(cv2.cvtColor(_photo(), cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    frame = talking.TalkingPhoto(grey, tp.points).frame(0.9)
+    _, _, inside = _mouth_gap(tp, frame, 0.9)
+    px = frame[inside].astype(np.int32)
+    assert len(px) > 200
+    chroma = px.max(axis=1) - px.min(axis=1)
+    assert chroma.max() <= 3, np.percentile(chroma, [50, 99, 100])

@@ -166,7 +166,7 @@ def _text_tts(account, text, voice_config: dict) -> dict:
     try:
         return speech.clean_tts_request(account, body, max_chars=MAX_TEXT)
     except InvalidParameter as error:
-        raise InvalidParameter(error.message, field=_TTS_FIELDS.get(error.field, error.field)) from None
+        raise InvalidParameter(error.detail, field=_TTS_FIELDS.get(error.field, error.field)) from None
 
 
 _TTS_FIELDS = {"text": "shoot_scripts[0].text_config.text", "voice_asset_id": "voice_config.voice_asset_id",

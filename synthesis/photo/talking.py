@@ -40,9 +40,42 @@ YAW_REF = math.radians(3.0)  # head_yaw / head_pitch are in degrees; fields are 
 MAP_STRIDE = 2  # backward maps are computed on a 2-pixel grid and upsampled (they are smooth)
 
 
+# Tooth edges from the midline as seen from the front, in inter-ocular distances (incisors, canine, premolars),
+# and each tooth's visible length relative to the central incisor.
+UPPER_TEETH = np.array([0.0, 0.13, 0.22, 0.285, 0.335, 0.38, 0.42], np.float32)
+UPPER_LEN = np.array([1.0, 0.88, 0.97, 0.8, 0.74, 0.68], np.float32)
+LOWER_TEETH = np.array([0.0, 0.085, 0.165, 0.225, 0.275, 0.32], np.float32)
+LOWER_LEN = np.array([1.0, 1.0, 0.93, 0.82, 0.76], np.float32)
+TEETH_TABLE_STEPS = 4  # tooth profiles are tabulated every 1/4 pixel
+
+
 def _smoothstep(x):
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3 - 2 * x)
+
+
+def _tint(colour: np.ndarray, lum: float, chroma: float) -> np.ndarray:
+    """`colour` (BGR) with its chroma scaled by `chroma` and its mean brought to `lum` (grey stays grey)."""
+    c = np.asarray(colour, np.float32)
+    g = float(c.mean())
+    return ((g + chroma * (c - g)) * (lum / max(g, 1.0))).astype(np.float32)
+
+
+def _teeth_columns(adx: np.ndarray, bounds: np.ndarray, lengths: np.ndarray, canine: int, iod: float):
+    """Per column at `adx` inter-ocular distances from the midline: the tooth's relative length (0 past the
+    last tooth), how far its incisal edge is lifted (rounded corners, a pointed canine), how close the column is
+    to a separation between teeth (1 on it), and the position across the tooth (-1..1)."""
+    n = len(lengths)
+    k = np.clip(np.searchsorted(bounds, adx, side="right") - 1, 0, n - 1)
+    lo, hi = bounds[k], bounds[k + 1]
+    t = np.clip((adx - lo) / (hi - lo), 0, 1)
+    c = 2 * t - 1
+    length = np.where(adx < bounds[-1], lengths[k], 0).astype(np.float32)
+    lift = np.where(k == canine, 0.35 * np.abs(c) ** 1.6, 0.4 * c**8).astype(np.float32)
+    width = max(0.6, 0.007 * iod)
+    d = np.minimum(adx - lo, hi - adx) * iod
+    sep = np.exp(-((d / width) ** 2)).astype(np.float32)
+    return length, lift, sep, c.astype(np.float32), k
 
 
 class _Field:
@@ -99,6 +132,7 @@ class TalkingPhoto:
         self.rest = self._rest_points(p)
         self._build_fields(p)
         self._colours(cv2)
+        self._teeth_tables()
         self._out = self.photo.copy()
         self._mx = np.empty((self.ry1 - self.ry0, self.rx1 - self.rx0), np.float32)
         self._my = np.empty_like(self._mx)
@@ -189,14 +223,23 @@ class TalkingPhoto:
                 sign = np.sign(p[c, 0] - p[[lm.UPPER_INNER_LIP], 0])
                 q[:, 0] += width * WIDTH_IOD * iod * g * sign
         if blink:
-            for ups, lows, folds in zip(UPPER_LIDS, LOWER_LIDS, LID_FOLDS, strict=True):
-                for u, lo, f in zip(ups, lows, folds, strict=True):
-                    gap = q[lo, 1] - q[u, 1]
-                    meet = q[lo, 1] - 0.2 * gap
-                    du = (meet - 0.3 - q[u, 1]) * blink
-                    q[u, 1] += du
-                    q[lo, 1] += (meet + 0.3 - q[lo, 1]) * blink
-                    q[f, 1] += 0.45 * du
+            # the lids meet on one curve (a fifth of the way up from the lower lid), each point at its own x:
+            # pairing an upper with a lower point at a different x folds the warp where the lids curve
+            eps = max(0.3, 0.006 * iod)
+            for ups, lows, folds, corners in zip(UPPER_LIDS, LOWER_LIDS, LID_FOLDS, lm.EYE_CORNERS, strict=True):
+                ups, lows, corners = list(ups), list(lows), list(corners)
+                curves = []
+                for idx in (ups, lows):
+                    xy = q[idx + corners]
+                    order = np.argsort(xy[:, 0])
+                    curves.append((xy[order, 0], xy[order, 1]))
+                def meet(x, curves=curves):
+                    yu, yl = (np.interp(x, cx, cy) for cx, cy in curves)
+                    return yl - 0.2 * (yl - yu)
+                du = (meet(q[ups, 0]) - eps - q[ups, 1]) * blink
+                q[ups, 1] += du
+                q[list(folds), 1] += 0.45 * du
+                q[lows, 1] += (meet(q[lows, 0]) + eps - q[lows, 1]) * blink
         if yaw or pitch:
             z = p[:, 2]
             zc = float(np.median(z)) + 0.9 * iod  # rotation centre behind the face
@@ -205,6 +248,26 @@ class TalkingPhoto:
             q[:, 0] += np.sin(yaw) * (-dz) + (np.cos(yaw) - 1) * (p[:, 0] - xc)
             q[:, 1] += np.sin(pitch) * (-dz) + (np.cos(pitch) - 1) * (p[:, 1] - yc)
         return q
+
+    def _lid_lines(self, closed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Dense (closed-eye, photo) point pairs along both lid margins of each eye: with only the mesh's lid
+        points, whose upper and lower x differ, the triangulation of the closed eye has triangles that reach
+        across the lid line and show pieces of the eye around it."""
+        p = self._p
+        dest, src = [], []
+        for ups, lows, corners in zip(UPPER_LIDS, LOWER_LIDS, lm.EYE_CORNERS, strict=True):
+            corners = list(corners)
+            xa, xb = sorted(p[corners, 0])
+            xs = np.linspace(xa, xb, 18)[1:-1]
+            for idx in (list(ups), list(lows)):
+                pts = idx + corners
+                order = np.argsort(p[pts, 0])
+                ys = np.interp(xs, p[pts, 0][order], p[pts, 1][order])
+                order = np.argsort(closed[pts, 0])
+                yd = np.interp(xs, closed[pts, 0][order], closed[pts, 1][order])
+                src.append(np.stack([xs, ys], 1))
+                dest.append(np.stack([xs, yd], 1))
+        return np.concatenate(dest), np.concatenate(src)
 
     def _backward(self, dest: np.ndarray, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Full-resolution backward maps (photo coordinates) of the warp region for mesh points src -> dest."""
@@ -227,12 +290,16 @@ class TalkingPhoto:
         # cv2.resize samples pixel centres: grid node k sits at output pixel k*stride + (stride-1)/2; shift back
         shift = np.float32([[1, 0, (MAP_STRIDE - 1) / 2], [0, 1, (MAP_STRIDE - 1) / 2]])
         ww, hh = self.rx1 - self.rx0, self.ry1 - self.ry0
-        mx = cv2.warpAffine(mx, shift, (ww, hh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        my = cv2.warpAffine(my, shift, (ww, hh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP  # out[i] = upsampled[i + (stride - 1) / 2]
+        mx = cv2.warpAffine(mx, shift, (ww, hh), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+        my = cv2.warpAffine(my, shift, (ww, hh), flags=flags, borderMode=cv2.BORDER_REPLICATE)
         return mx, my
 
-    def _field(self, dest: np.ndarray, scale: float) -> _Field:
-        mx, my = self._backward(dest, self._p[:, :2])
+    def _field(self, dest: np.ndarray, scale: float, extra: tuple[np.ndarray, np.ndarray] | None = None) -> _Field:
+        src = self._p[:, :2]
+        if extra is not None:  # more (dest, photo) point pairs for this motion only
+            dest, src = np.concatenate([dest, extra[0]]), np.concatenate([src, extra[1]])
+        mx, my = self._backward(dest, src)
         dx, dy = (mx - self.base_x) / scale, (my - self.base_y) / scale
         moving = (np.abs(dx) > 1e-3) | (np.abs(dy) > 1e-3)
         if not moving.any():
@@ -248,7 +315,8 @@ class TalkingPhoto:
         rest = self.rest
         self.open_fields = [self._field(self._moved(opening=v), 1.0) for v in OPEN_LEVELS[1:]]
         self.width_field = self._field(self._moved(width=1.0), 1.0)
-        self.blink_field = self._field(self._moved(blink=1.0), 1.0)
+        closed = self._moved(blink=1.0)
+        self.blink_field = self._field(closed, 1.0, self._lid_lines(closed))
         self.yaw_field = self._field(self._moved(yaw=YAW_REF), 1.0)
         self.pitch_field = self._field(self._moved(pitch=YAW_REF), 1.0)
         # vertex motions for the mouth-interior polygon (linear in each driver, opening per level)
@@ -264,17 +332,64 @@ class TalkingPhoto:
         self._band_y = np.empty_like(self.band_y0)
 
     def _colours(self, cv2) -> None:
-        """Lip colour and face brightness of the photo, for the mouth interior."""
+        """Colours of the mouth interior taken from the photo itself: the lips' median colour (throat, tongue,
+        inner lip), the eye whites (the teeth's white balance and brightness, under the same light), how
+        colourful the skin is (a greyscale photo gives a grey mouth) and the photo's grain."""
         p = self.points
+        photo = self.photo
         mask = np.zeros((self.h, self.w), np.uint8)
         cv2.fillPoly(mask, [np.round(p[list(lm.LIPS_OUTER), :2]).astype(np.int32)], 255)
         cv2.fillPoly(mask, [np.round(p[list(lm.LIPS_INNER), :2]).astype(np.int32)], 0)
-        lips = self.photo[mask > 0]
+        lips = photo[mask > 0]
         self.lip_bgr = (np.median(lips, axis=0) if len(lips) else np.array([90, 90, 160])).astype(np.float32)
         face = np.zeros_like(mask)
         cv2.fillPoly(face, [np.round(p[list(FACE_OVAL), :2]).astype(np.int32)], 255)
-        gray = cv2.cvtColor(self.photo, cv2.COLOR_BGR2GRAY)[face > 0]
+        gray_img = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)
+        inside = face > 0
+        gray = gray_img[inside]
         self.face_light = float(np.percentile(gray, 70)) if len(gray) else 160.0
+        skin = np.median(photo[inside], axis=0).astype(np.float32) if len(gray) else np.full(3, 128, np.float32)
+        # 0 for a greyscale photo, 1 for ordinary colour skin
+        colourful = float(np.clip(np.abs(skin - skin.mean()).max() / max(skin.mean(), 1.0) / 0.2, 0, 1))
+        # eye whites: the brighter half of each eye outside the iris
+        eyes = np.zeros_like(mask)
+        for ups, lows in zip(UPPER_LIDS, LOWER_LIDS, strict=True):
+            cv2.fillPoly(eyes, [np.round(p[list(ups) + list(lows[::-1]), :2]).astype(np.int32)], 255)
+        if len(p) >= 478:
+            for c in (468, 473):
+                r = float(np.linalg.norm(p[c + 1, :2] - p[c, :2]))
+                cv2.circle(eyes, (int(round(p[c, 0])), int(round(p[c, 1]))), int(round(1.15 * r)) + 1, 0, -1)
+        white = photo[eyes > 0].astype(np.float32)
+        neutral = np.full(3, skin.mean(), np.float32)
+        if len(white) >= 8:
+            luma = white.mean(1)
+            white = white[luma >= np.percentile(luma, 60)]
+            sclera = np.median(white, axis=0)
+            # eye whites are pinkish in colour photos: keep their white balance, not their tint
+            ratio = sclera / max(float(sclera.mean()), 1.0)
+            ratio = 1 + np.clip(ratio - 1, -0.08, 0.08) * 0.5
+            sclera_l = float(sclera.mean())
+        else:
+            ratio, sclera_l = neutral / max(float(neutral.mean()), 1.0), self.face_light
+        ivory = 1 + colourful * (np.array([0.95, 1.0, 1.04], np.float32) - 1)  # BGR, a little warm
+        ratio = ratio * ivory
+        ratio /= ratio.mean()
+        teeth_l = float(np.clip(max(sclera_l * 1.15, 1.12 * self.face_light), 80, 235))
+        self.c_teeth = (ratio * teeth_l).astype(np.float32)
+        self.c_teeth_edge = _tint(self.c_teeth, 0.72 * teeth_l, 0.6)  # translucent, greyer incisal edge
+        lip = self.lip_bgr
+        lip_l = float(np.clip(lip.mean(), 60, 200))
+        self.c_throat = _tint(lip, 0.26 * lip_l, 1.35)
+        self.c_mucosa = _tint(lip, 0.72 * lip_l, 1.2)
+        self.c_tongue = _tint(lip, 1.02 * lip_l, 1.1)
+        self.c_shine = np.full(3, min(255.0, 1.15 * teeth_l), np.float32)
+        # grain: the photo's own high-frequency noise, as a fixed luminance texture
+        hp = gray_img.astype(np.float32) - cv2.GaussianBlur(gray_img, (0, 0), 1.0).astype(np.float32)
+        noise = np.abs(hp[inside]) if len(gray) else np.zeros(1, np.float32)
+        self.grain = float(np.clip(0.8 * 1.4826 * np.median(noise), 0.3, 4.0))
+        tex = np.random.default_rng(7).standard_normal((128, 128)).astype(np.float32)
+        tex = cv2.GaussianBlur(tex, (0, 0), 0.5)
+        self._grain_tex = tex / max(float(tex.std()), 1e-6)
 
     # --- rendering -----------------------------------------------------------------------------------------
 
@@ -324,10 +439,39 @@ class TalkingPhoto:
             del h
         return out.copy() if copy else out
 
+    def _teeth_tables(self) -> None:
+        """Per-column tooth profiles against the signed distance from the midline, sampled every 1/4 pixel (a
+        frame only looks them up): the upper and lower incisal lines (in units of the visible incisor length;
+        0 past the last tooth), whether a tooth is there, and each tooth's shading (rounded across, darker
+        further back, darker at the separations, a little uneven)."""
+        iod = self.iod
+        n0 = int(np.ceil(0.5 * iod * TEETH_TABLE_STEPS))
+        dx = (np.arange(-n0, n0 + 1) / TEETH_TABLE_STEPS / iod).astype(np.float32)
+        adx = np.abs(dx)
+        side = np.sign(dx)
+        tables = []
+        for bounds, lengths, curve, lift_k, shade0 in ((UPPER_TEETH, UPPER_LEN, 0.22, 0.45, 1.0),
+                                                      (LOWER_TEETH, LOWER_LEN, 0.3, 0.5, 0.75)):
+            length, lift, sep, c, k = _teeth_columns(adx, bounds, lengths, 2, iod)
+            edge = length - curve * (adx / bounds[-1]) ** 2 - lift_k * lift
+            there = (length > 0).astype(np.float32)
+            uneven = 1 + 0.035 * np.sin(2.3 * k + 1.7 * side)
+            shade = (shade0 - 0.16 * shade0 * c * c) * uneven \
+                * (1 - 0.5 * _smoothstep((adx - 0.06) / (bounds[-1] - 0.06)))
+            tables.append(np.stack([edge, there, shade, sep]).astype(np.float32))
+        self._teeth_upper, self._teeth_lower = tables
+        self._teeth_n0 = n0
+
     def _paint_mouth(self, out: np.ndarray, verts: np.ndarray, opening: float) -> None:
-        """Fill the parted inner lips with a synthesized interior (throat, teeth, tongue), feathered."""
+        """Fill the parted inner lips with a synthesized interior, feathered into the lips: a dark throat with
+        a soft radial falloff, the tongue (with a wet highlight) at larger openings, the upper teeth under the
+        upper lip (separate teeth, rounded edges, translucent tips), the lower teeth at wide openings, the inner
+        lower lip, soft shadows under the upper lip and in the corners, and the photo's grain. Sizes follow the
+        inter-ocular distance; colours come from the photo (`_colours`). The layers are 2-D weights composited
+        front to back and turned into colour by one small matrix product."""
         import cv2
 
+        f32 = np.float32
         iod = self.iod
         upper, lower = verts[list(UPPER_INNER)], verts[list(LOWER_INNER)]
         poly = np.concatenate([upper, lower[::-1][1:-1]])
@@ -343,54 +487,98 @@ class TalkingPhoto:
         mask = np.zeros((bh, bw), np.uint8)
         cv2.fillPoly(mask, [np.round((poly - (x0, y0)) * (1 << ss)).astype(np.int32)], 255, cv2.LINE_AA, ss)
         sigma = max(0.6, 0.012 * iod)
-        alpha = cv2.GaussianBlur(mask, (0, 0), sigma).astype(np.float32) / 255.0
-        # per-column lip curves
+        alpha = cv2.GaussianBlur(mask, (0, 0), sigma).astype(np.float32) * f32(1 / 255)
+        k = 2 * int(2.5 * sigma + 0.012 * iod) + 1
+        rim = cv2.blur(mask, (k, k)).astype(np.float32) * f32(1 / 255)
+        # per-column lip curves and positions (1-D)
         xs = np.arange(x0, x1, dtype=np.float32)
         ou, ol = np.argsort(upper[:, 0]), np.argsort(lower[:, 0])
         yu = np.interp(xs, upper[ou, 0], upper[ou, 1]).astype(np.float32)
         yl = np.interp(xs, lower[ol, 0], lower[ol, 1]).astype(np.float32)
-        gap = np.maximum(yl - yu, 1e-3)
-        yy = np.arange(y0, y1, dtype=np.float32)[:, None]
-        below_upper = yy - yu[None, :]  # px under the upper lip
-        above_lower = yl[None, :] - yy
-        u = np.clip(below_upper / gap[None, :], 0, 1)
+        xt = float(upper[5, 0])  # the midline (upper lip centre): the teeth are centred on it
+        yu_c = float(np.interp(xt, upper[ou, 0], upper[ou, 1]))
+        yl_c = float(np.interp(xt, lower[ol, 0], lower[ol, 1]))
+        gap_c = max(yl_c - yu_c, 1.0)
         xm = 0.5 * (upper[0, 0] + upper[-1, 0])
         half = max(1.0, 0.5 * abs(upper[-1, 0] - upper[0, 0]))
-        sx = np.clip(np.abs(xs - xm) / half, 0, 1)[None, :]
-        side_shade = (1 - 0.75 * sx**2).astype(np.float32)
-        lip = self.lip_bgr * np.array([0.5, 0.55, 1.0], np.float32)  # a deeper red than the lips
-        light = self.face_light / 255.0
-        # throat: dark reddish gradient, darkest in the middle of the opening
-        depth = 1 - 4 * u * (1 - u)
-        throat = lip[None, None, :] * (0.1 + 0.3 * depth[..., None]) * side_shade[..., None]
-        colour = throat
-        open_px = opening * MAX_OPEN_IOD * iod
-        # tongue for wider openings, low and central
-        if opening > 0.3:
-            ty = np.clip((u - 0.55) / 0.45, 0, 1) * np.clip(1 - sx * 1.2, 0, 1)
-            ta = (np.clip((opening - 0.3) / 0.3, 0, 1) * _smoothstep(ty * 1.8) * 0.8)[..., None]
-            tongue = lip[None, None, :] * np.float32(0.6) * (0.6 + 0.4 * side_shade[..., None])
-            colour = colour * (1 - ta) + tongue * ta
-        # upper teeth band following the upper lip
-        teeth_white = np.array([0.8, 0.87, 0.93], np.float32) * min(255.0, 60 + 200 * light)
-        vis = _smoothstep((opening - 0.06) / 0.18)
-        if vis > 0:
-            band = min(0.16 * iod, 0.6 * open_px + 0.03 * iod)
-            tb = np.clip(1 - below_upper / max(band, 1.0), 0, 1)
-            edge = _smoothstep(tb * 3.0)
-            gaps = 0.93 + 0.07 * np.cos((xs - xm) / max(0.085 * iod, 1.0) * 2 * np.pi)[None, :]
-            shade = (side_shade * (0.7 + 0.3 * tb) * gaps)[..., None]
-            ta = (vis * edge * np.clip(1.1 - sx, 0, 1))[..., None]
-            colour = colour * (1 - ta) + teeth_white * shade * ta
-        # hint of lower teeth for wide openings
-        if opening > 0.55:
-            band = 0.05 * iod
-            lb = np.clip(1 - above_lower / max(band, 1.0), 0, 1)
-            la = ((np.clip((opening - 0.55) / 0.3, 0, 1) * 0.55) * _smoothstep(lb * 2) * np.clip(1 - sx * 1.3, 0, 1))
-            colour = colour * (1 - la[..., None]) + teeth_white * 0.75 * side_shade[..., None] * la[..., None]
-        roi = out[y0:y1, x0:x1].astype(np.float32)
-        a = alpha[..., None]
-        out[y0:y1, x0:x1] = np.clip(roi * (1 - a) + colour * a, 0, 255).astype(np.uint8)
+        sx = np.clip(np.abs(xs - xm) / half, 0, 1)
+        dxi = (xs - xt) / f32(iod)  # from the midline, in inter-ocular distances
+        adx = np.abs(dxi)
+        n0 = self._teeth_n0
+        ti = np.clip(np.round((xs - xt) * TEETH_TABLE_STEPS).astype(np.intp) + n0, 0, 2 * n0)
+        yy = np.arange(y0, y1, dtype=np.float32)[:, None]
+        below = yy - yu[None, :]  # px under the upper lip
+        soft = f32(1 / max(0.7, 0.008 * iod))  # anti-aliased edges of the synthesized shapes
+        layers = []  # (weight, colour), front to back
+        cover = None  # what is still visible behind the layers so far
+
+        def add(a, intensity, colours):
+            nonlocal cover
+            w = a if cover is None else a * cover
+            for inten, colour in zip(intensity, colours, strict=True):
+                layers.append((w * inten, colour))
+            cover = (1 - a) if cover is None else cover * (1 - a)
+
+        # upper teeth: hang from under the upper lip, the incisal line curving up towards the corners
+        vis_u = float(_smoothstep((opening - 0.05) / 0.15))
+        if vis_u > 0:
+            lu = iod * min(0.115, 0.025 + 0.6 * gap_c / iod)
+            edge_c, there, shade, sep = self._teeth_upper[:, ti]
+            edge = (yu_c + lu * edge_c)[None, :]
+            ua = np.clip((edge - yy) * soft + 0.5, 0, 1) * (vis_u * there)[None, :]
+            v = np.clip(below / np.maximum(edge - yu[None, :], 1.0), 0, 1)  # 0 under the lip, 1 at the tip
+            lum = shade[None, :] * (1 - sep[None, :] * (0.12 + 0.5 * v * v))
+            tip = _smoothstep((v - 0.62) * f32(1 / 0.38)) * f32(0.7)
+            add(ua, (lum * (1 - tip), lum * tip), (self.c_teeth, self.c_teeth_edge))
+        # the inner lower lip: a moist band just inside the lower lip
+        m = f32(0.6) * np.exp(-np.maximum(yl[None, :] - yy, 0) * f32(1 / (0.012 * iod + 0.5)))
+        add(m, (1,), (self.c_mucosa,))
+        # lower teeth: at wide openings, just above the lower lip, in the shadow of the upper jaw
+        vis_l = float(_smoothstep((opening - 0.4) / 0.45))
+        if vis_l > 0:
+            ll = vis_l * 0.075 * iod
+            edge_c, there, shade, sep = self._teeth_lower[:, ti]
+            edge = (yl_c - ll * edge_c)[None, :]
+            la = np.clip((yy - edge) * soft + 0.5, 0, 1) * there[None, :]
+            add(la, (shade * (1 - 0.25 * sep),), (self.c_teeth,))
+        # tongue: a low dome behind the lower teeth, brighter in front, with a soft wet highlight
+        vis_t = float(_smoothstep((opening - 0.25) / 0.45))
+        if vis_t > 0:
+            tv = vis_t * 0.5 * gap_c
+            dome = np.sqrt(np.clip(1 - (adx / 0.34) ** 2, 0, 1))
+            yt = (0.65 * yl_c + 0.35 * yl - tv * dome)[None, :]  # convex, flatter than the lower lip
+            depth = yy - yt
+            ta = _smoothstep(depth * f32(1 / (0.22 * tv + 1.0))) * (dome > 0)[None, :]
+            across = (1 - 0.5 * (adx / 0.34) ** 2) * (1 - 0.08 * np.exp(-(dxi / 0.03) ** 2))  # midline groove
+            lit = (f32(0.6) + f32(0.4) * _smoothstep(depth * f32(1 / (0.8 * tv + 1.0)))) * across[None, :]
+            hl = f32(0.3 * vis_t) * np.exp(-((depth - f32(0.32 * tv)) * f32(1 / (0.14 * tv + 1.0))) ** 2
+                                             - (dxi / 0.1)[None, :] ** 2)
+            add(ta, (lit, hl), (self.c_tongue, self.c_shine))
+        # throat: dark, darkest in the middle of the opening, lighter towards the lips
+        rx, ry = 0.85 * half, 0.55 * gap_c + 1.0
+        r2 = ((xs - xt) * f32(1 / rx))[None, :] ** 2 + ((yy - f32(yu_c + 0.55 * gap_c)) * f32(1 / ry)) ** 2
+        throat = f32(0.3) + f32(0.7) * _smoothstep(np.sqrt(r2))
+        layers.append((throat * cover, self.c_throat))
+        # the photo's grain (fixed to the picture), stronger on the brighter layers
+        tex = self._grain_tex
+        gy = np.arange(y0, y1) % tex.shape[0]
+        gx = np.arange(x0, x1) % tex.shape[1]
+        bright = layers[0][0] + f32(0.3) if vis_u > 0 else f32(0.3)
+        layers.append((tex[gy[:, None], gx[None, :]] * bright * f32(self.grain), np.ones(3, np.float32)))
+        weights = np.empty((bh, bw, len(layers)), np.float32)
+        for i, (w, _) in enumerate(layers):
+            weights[..., i] = w
+        colours = np.array([c for _, c in layers], np.float32)
+        # soft shadows under the overhanging upper lip and deep in the corners, and the feathered edge
+        shadow = (1 - 0.42 * np.exp(-np.maximum(below, 0) * f32(1 / (0.028 * iod + 0.5)))) \
+            * (1 - 0.6 * _smoothstep((sx - 0.45) / 0.55))[None, :]
+        shadow *= alpha
+        col = (weights.reshape(-1, len(layers)) @ colours).reshape(bh, bw, 3)
+        col *= shadow[..., None]
+        keep = (1 - alpha) * (1 - 0.3 * np.clip(rim - alpha, 0, 1))  # the lips darken where they turn inward
+        col += out[y0:y1, x0:x1] * keep[..., None]
+        np.clip(col, 0, 255, out=col)
+        out[y0:y1, x0:x1] = col
 
 
 # --- mouth track --------------------------------------------------------------------------------------------
