@@ -25,6 +25,7 @@ from console.voices_views import DEFAULT_REGION, _preset_groups, _uploaded_path,
 from metastudio import jobs
 from metastudio.errors import InvalidParameter, ServiceError
 from tenancy.permissions import user_can
+from videos import presets
 
 State = AvatarTrainingJob.State
 Slot = AvatarUpload.Slot
@@ -215,14 +216,16 @@ def _project(account):
 
 @console_page("metastudio:avatar:show")
 def library(request):
-    """The tenant's avatar models as cards (cover, name, state, an actions badge). The platform has no preset
-    avatars yet, so only custom models are listed."""
+    """The preset digital humans (photo avatars every tenant has) and the tenant's avatar models as cards
+    (cover, name, state, an actions badge)."""
     account = request.user.account
     models = list(_models(account).order_by("-created_at"))
     covers = set(AssetFile.objects.filter(asset__in=models, category=AssetFile.Category.COVER,
                                           state=AssetFile.State.CREATED).exclude(stored="")
                  .values_list("asset_id", flat=True))
     return render(request, "console/avatars/library.html", {
+        "presets": [{**preset.as_dict(), "url": reverse("console:photo_preset", args=[preset.preset_id])}
+                    for preset in presets.preset_photos()],
         "cards": [{"asset": asset, "has_cover": asset.pk in covers,
                    "supports_actions": bool((asset.media_info or {}).get("supports_actions"))} for asset in models],
         "rows": _job_rows(account),

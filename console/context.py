@@ -7,6 +7,8 @@ NAVIGATION = [
     ("Asset library", "console:assets", "metastudio:asset:show"),
     ("Avatar library", "console:avatars", "metastudio:avatar:show"),
     ("Avatar production", "console:avatar_new", "metastudio:avatar:show"),
+    ("Photo digital human", "console:photos", "metastudio:photo:show"),
+    ("Business cards", "console:cards", "metastudio:businesscard:show"),
     ("Voice library", "console:voices", "metastudio:voice:show"),
     ("Voice production", "console:voice_new", "metastudio:voice:show"),
     ("TTS playground", "console:tts", "metastudio:tts:create"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console import assets_views, avatars_views, views, voices_views
+from console import assets_views, avatars_views, cards_views, photos_views, views, voices_views
 
 app_name = "console"
 
@@ -31,6 +31,17 @@ urlpatterns = [
     path("avatars/jobs/<uuid:job_id>/actions", avatars_views.update_segments, name="avatar_segments"),
     path("avatars/jobs/<uuid:job_id>/submit", avatars_views.submit_job, name="avatar_submit"),
     path("avatars/jobs/<uuid:job_id>/delete", avatars_views.delete_job, name="avatar_job_delete"),
+    path("photos/", photos_views.studio, name="photos"),
+    path("photos/presets/<str:preset_id>.png", photos_views.preset_photo, name="photo_preset"),
+    path("photos/detect", photos_views.detect, name="photo_detect"),
+    path("photos/detections/<uuid:job_id>/", photos_views.detection_state, name="photo_detection"),
+    path("photos/detections/<uuid:job_id>/preview.png", photos_views.detection_preview, name="photo_preview"),
+    path("photos/jobs/<uuid:job_id>/photo", photos_views.job_photo, name="photo_job_photo"),
+    path("photos/generate", photos_views.generate, name="photo_generate"),
+    path("photos/videos/", photos_views.recent_videos, name="photo_videos"),
+    path("photos/videos/<uuid:job_id>/", photos_views.video_state, name="photo_video_state"),
+    path("photos/videos/<uuid:job_id>/video.mp4", photos_views.video_file, name="photo_video_file"),
+    path("photos/videos/<uuid:job_id>/cancel", photos_views.cancel_video, name="photo_video_cancel"),
     path("voices/", voices_views.library, name="voices"),
     path("voices/new", voices_views.new_job, name="voice_new"),
     path("voices/presets/<str:voice_id>/sample.wav", voices_views.preset_sample, name="voice_preset_sample"),
@@ -47,6 +58,21 @@ urlpatterns = [
     path("voices/jobs/<uuid:job_id>/submit", voices_views.submit_job, name="voice_submit"),
     path("voices/jobs/<uuid:job_id>/delete", voices_views.delete_job, name="voice_job_delete"),
     path("tts/", voices_views.playground, name="tts"),
+    path("cards/share/<str:token>/", cards_views.share, name="card_share"),
+    path("cards/share/<str:token>/card.png", cards_views.share_image, name="card_share_image"),
+    path("cards/share/<str:token>/card.mp4", cards_views.share_video, name="card_share_video"),
+    path("cards/", cards_views.gallery, name="cards"),
+    path("cards/new", cards_views.new, name="card_new"),
+    path("cards/presets/<str:preset_id>.png", cards_views.preset_photo, name="card_preset"),
+    path("cards/<uuid:card_id>/", cards_views.detail, name="card_detail"),
+    path("cards/<uuid:card_id>/edit", cards_views.edit, name="card_edit"),
+    path("cards/<uuid:card_id>/state", cards_views.state, name="card_state"),
+    path("cards/<uuid:card_id>/delete", cards_views.delete, name="card_delete"),
+    path("cards/<uuid:card_id>/card.png", cards_views.card_image, name="card_image"),
+    path("cards/<uuid:card_id>/card.mp4", cards_views.card_video, name="card_video"),
+    path("cards/<uuid:card_id>/photo", cards_views.card_photo, name="card_photo"),
+    path("cards/<uuid:card_id>/logo", cards_views.card_logo, name="card_logo"),
+    path("cards/<uuid:card_id>/introduction", cards_views.card_audio, name="card_audio"),
     path("iam/users/", views.users, name="users"),
     path("iam/users/<uuid:user_id>/", views.user_detail, name="user_detail"),
     path("iam/groups/", views.groups, name="groups"),

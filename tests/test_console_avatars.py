@@ -4,6 +4,7 @@ submit), the check report per rule, the review and training progress, the model 
 Try it) and the job list with failed rules; IAM (read-only looks, cannot change) and tenant isolation of every
 id-taking URL. The engine does not run here: states are moved through avatars.actions as the worker would."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -123,10 +124,12 @@ def test_library_shows_the_tenants_models_as_cards(client, tenant, other_tenant,
     assert cover.status_code == 200 and content(cover)[:2] == b"\xff\xd8"
 
 
-def test_no_models_no_fake_presets(client, tenant):
+def test_no_models_only_the_real_presets(client, tenant):
     body = page(logged_in(client, tenant.owner).get(reverse("console:avatars")))
     assert 'data-testid="no-my-avatars"' in body and 'data-testid="avatar-card"' not in body
-    assert "preset" not in body.lower()
+    # the presets are the photo digital humans, each backed by a picture that is served
+    assert re.findall(r'data-preset-id="([^"]+)"', body) == ["preset-photo-eileen", "preset-photo-grace"]
+    assert client.get(reverse("console:photo_preset", args=["preset-photo-eileen"])).status_code == 200
 
 
 def test_nav_links_the_avatar_pages(client, tenant):
