@@ -18,7 +18,9 @@ if [ "${1:-}" = "--quick" ]; then
         "benchmarks/tts_first_chunk.py --rounds 5"
         "benchmarks/voice_training_time.py"
         "benchmarks/avatar_lipsync.py --track-only"
-        "benchmarks/avatar_speed.py --seconds 12")
+        "benchmarks/avatar_speed.py --seconds 12"
+        "benchmarks/photo_detection.py"
+        "benchmarks/talking_photo.py")
 else
   RUNS=("benchmarks/api_overhead.py --http"
         "benchmarks/rate_limit_accuracy.py"
@@ -30,7 +32,9 @@ else
         "benchmarks/voice_training_time.py"
         "benchmarks/voice_clone.py"
         "benchmarks/avatar_lipsync.py"
-        "benchmarks/avatar_speed.py")
+        "benchmarks/avatar_speed.py"
+        "benchmarks/photo_detection.py"
+        "benchmarks/talking_photo.py")
   if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then
     RUNS+=("benchmarks/rate_limit_accuracy.py --redis")
   fi
