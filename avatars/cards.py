@@ -176,7 +176,9 @@ def _apply(account, card: BusinessCard, inputs: _Inputs, *, text_config, card_im
     if not isinstance(images, dict):
         raise InvalidParameter("must be an object", field="card_image_config")
     _apply_photo(account, card, inputs, images.get("human_image"), photo_path, preset_id, creating)
-    if images.get("logo_image") or logo_path:
+    if images.get("logo_image") == "" and not logo_path:  # an empty logo removes it
+        card.logo.name = ""
+    elif images.get("logo_image") or logo_path:
         data = (_image_bytes(images["logo_image"], "card_image_config.logo_image", MAX_LOGO_BYTES)
                 if images.get("logo_image") else Path(logo_path).read_bytes())
         card.logo.name = inputs.keep(_logo(data))

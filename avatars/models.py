@@ -223,7 +223,10 @@ class BusinessCard(models.Model):
 
     @property
     def state(self) -> str:
-        return self.engine_job.state if self.engine_job_id else "WAITING"
+        if self.engine_job_id:
+            return self.engine_job.state
+        # A card is saved with its render job; without one, the job row was deleted after it ended.
+        return "SUCCEED" if self.video_asset_id else "FAILED"
 
     @property
     def rendering(self) -> bool:

@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 
 from django.contrib import messages
-from django.core.files import File
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -442,17 +441,6 @@ def card_audio(request, card_id):
     if not card.introduction_audio:
         raise Http404
     return _media_response(request, card.introduction_audio)
-
-
-@require_GET
-@console_page(SHOW)
-def preset_photo(request, preset_id):
-    preset = presets.PRESETS.get(preset_id)
-    if preset is None:
-        raise Http404
-    response = ranged_response(request, File(open(presets.preset_photo_path(preset), "rb")), "image/png")
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
 
 
 # --- the public card page (no account) ---------------------------------------------------------------------

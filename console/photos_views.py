@@ -251,8 +251,9 @@ def studio(request):
 
 
 @require_GET
-@console_page(SHOW)
+@console_page()
 def preset_photo(request, preset_id):
+    """A preset digital human's picture (public domain): any user of a tenant sees it, on whichever page."""
     preset = presets.PRESETS.get(preset_id)
     if preset is None:
         raise Http404

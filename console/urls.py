@@ -63,7 +63,6 @@ urlpatterns = [
     path("cards/share/<str:token>/card.mp4", cards_views.share_video, name="card_share_video"),
     path("cards/", cards_views.gallery, name="cards"),
     path("cards/new", cards_views.new, name="card_new"),
-    path("cards/presets/<str:preset_id>.png", cards_views.preset_photo, name="card_preset"),
     path("cards/<uuid:card_id>/", cards_views.detail, name="card_detail"),
     path("cards/<uuid:card_id>/edit", cards_views.edit, name="card_edit"),
     path("cards/<uuid:card_id>/state", cards_views.state, name="card_state"),

@@ -104,11 +104,12 @@ def test_a_card_is_made_shared_updated_and_deleted(api, client, tenant, astronau
     cache.clear()
     changed = send_json(owner, "put", url(tenant, card_id), {"card_text_config": {"title": "Pilot"},
                                                             "card_templet_asset_id": "dark",
-                                                            "preset_id": "preset-photo-grace"})
+                                                            "preset_id": "preset-photo-grace",
+                                                            "card_image_config": {"logo_image": ""}})
     assert changed.status_code == 200, changed.content
     card = render(card_id)
     assert card.text_config["title"] == "Pilot" and card.text_config["name"] == "Eileen Collins"
-    assert card.template == "dark" and card.preset_id == "preset-photo-grace" and not card.photo
+    assert card.template == "dark" and card.preset_id == "preset-photo-grace" and not card.photo and not card.logo
     assert card.video_asset_id != video.pk
     assert UsageRecord.objects.filter(account=tenant.account, resource_type="BUSINESS_CARD").count() == 1
     listed = send_json(owner, "get", url(tenant)).json()

@@ -88,9 +88,9 @@ def test_a_card_made_from_an_uploaded_photo_renders_and_plays(client, tenant, as
     editor = page(client.get(reverse("console:card_new")))
     for words in ('data-testid="photo-input"', f'data-testid="photo-preset-{PRESET}"', 'data-testid="template-classic"',
                   'data-testid="template-dark"', "Classic (light)", "Dark (gold)", f'value="{VOICE}"',
-                  "a greeting is made from the card", reverse("console:card_preset", args=[PRESET])):
+                  "a greeting is made from the card", reverse("console:photo_preset", args=[PRESET])):
         assert words in editor, words
-    preset = client.get(reverse("console:card_preset", args=[PRESET]))
+    preset = client.get(reverse("console:photo_preset", args=[PRESET]))
     assert preset.status_code == 200 and content(preset)[:4] == b"\x89PNG"
 
     logo = SimpleUploadedFile("logo.png", png(np.full((60, 160, 3), (20, 60, 200), np.uint8)))
@@ -378,4 +378,4 @@ def test_other_tenants_cards_are_not_found(client, tenant, other_tenant):
     assert client.post(reverse("console:card_edit", args=[card.pk]), form()).status_code == 404
     assert client.post(reverse("console:card_delete", args=[card.pk])).status_code == 404
     assert BusinessCard.objects.filter(pk=card.pk).exists()
-    assert client.get(reverse("console:card_preset", args=["preset-nobody"])).status_code == 404
+    assert client.get(reverse("console:photo_preset", args=["preset-nobody"])).status_code == 404

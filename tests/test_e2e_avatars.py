@@ -11,31 +11,16 @@ import re
 import pytest
 
 from tests import media_samples as ms
-from tests.services import PYTHON, Processes, django_script, free_port, manage, platform_env
-from tests.test_e2e_console import CHROMIUM, CHROMIUM_ARGS, _login
+from tests.e2e_support import chromium, demo_platform, login
+from tests.services import django_script
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
-    import os
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (make test installs it)")
-    data_dir = tmp_path_factory.mktemp("avatar-platform")
-    env = platform_env(data_dir)
-    manage(env, "migrate", "--no-input", "-v0")
-    output = manage(env, "bootstrap_demo")
-    port = free_port()
-    processes = Processes(data_dir / "logs")
-    try:
-        web = processes.start("platform", [PYTHON, "manage.py", "runplatform", "--port", str(port)], env)
-        processes.wait_for_port(web, port, timeout=60)
-        yield {"base": f"http://127.0.0.1:{port}", "env": env,
-               "password": re.search(r"user demo-admin\s+password (\S+)", output).group(1)}
-    finally:
-        processes.stop_all()
+    with demo_platform(tmp_path_factory.mktemp("avatar-platform")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -50,20 +35,15 @@ def material(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM,
-                                              args=CHROMIUM_ARGS + ["--autoplay-policy=no-user-gesture-required"])
+    with chromium("--autoplay-policy=no-user-gesture-required") as launched:
         yield launched
-        launched.close()
 
 
 def test_upload_check_review_train_and_preview(platform, browser, material):
     base = platform["base"]
     context = browser.new_context()
     page = context.new_page()
-    _login(page, base, "demo-admin", platform["password"])
+    login(page, base, "demo-admin", platform["password"])
 
     # 1. Avatar production: the shooting guide, then a new job.
     page.click("nav >> text=Avatar production")

@@ -8,19 +8,9 @@ import re
 
 import pytest
 
-from tests.services import PYTHON, Processes, free_port, manage, platform_env
-from tests.test_e2e_console import CHROMIUM, CHROMIUM_ARGS, _login
+from tests.e2e_support import VIDEO_DURATION, chromium, demo_platform, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
-DURATION = """async (selector) => {
-  const video = document.querySelector(selector);
-  if (video.readyState < 1) await new Promise((resolve, reject) => {
-    video.addEventListener("loadedmetadata", resolve, {once: true});
-    video.addEventListener("error", () => reject(new Error("the video cannot be played")), {once: true});
-    video.load();
-  });
-  return video.duration;
-}"""
 PROGRESS = """() => {
   const panel = document.querySelector("[data-testid=card-progress]");
   if (!panel || panel.hidden) return null;
@@ -31,33 +21,14 @@ PROGRESS = """() => {
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
-    import os
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (make test installs it)")
-    data_dir = tmp_path_factory.mktemp("card-platform")
-    env = platform_env(data_dir)
-    manage(env, "migrate", "--no-input", "-v0")
-    output = manage(env, "bootstrap_demo")
-    port = free_port()
-    processes = Processes(data_dir / "logs")
-    try:
-        web = processes.start("platform", [PYTHON, "manage.py", "runplatform", "--port", str(port)], env)
-        processes.wait_for_port(web, port, timeout=60)
-        yield {"base": f"http://127.0.0.1:{port}", "env": env,
-               "password": re.search(r"user demo-admin\s+password (\S+)", output).group(1)}
-    finally:
-        processes.stop_all()
+    with demo_platform(tmp_path_factory.mktemp("card-platform")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def test_make_a_card_follow_its_render_and_share_it(platform, browser, tmp_path):
@@ -70,7 +41,7 @@ def test_make_a_card_follow_its_render_and_share_it(platform, browser, tmp_path)
     base = platform["base"]
     context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
-    _login(page, base, "demo-admin", platform["password"])
+    login(page, base, "demo-admin", platform["password"])
 
     # 1. The gallery, then the editor: a preset digital human, the card text, the template.
     page.click("nav >> text=Business cards")
@@ -118,7 +89,7 @@ def test_make_a_card_follow_its_render_and_share_it(platform, browser, tmp_path)
     page.wait_for_selector("[data-testid=card-video]", timeout=5000)
     assert any(percent not in ("0%", "100%") and stage for percent, stage in seen), seen
     assert page.inner_text("[data-testid=card-state]").strip() == "SUCCEED"
-    assert page.evaluate(DURATION, "[data-testid=card-video]") > 0
+    assert page.evaluate(VIDEO_DURATION, "[data-testid=card-video]") > 0
     assert page.get_attribute("[data-testid=card-video]", "poster")
     share = page.input_value("[data-testid=card-share-url]")
     assert share.startswith(f"{base}/cards/share/")
@@ -139,6 +110,6 @@ def test_make_a_card_follow_its_render_and_share_it(platform, browser, tmp_path)
     public.goto(share)
     assert "/accounts/login" not in public.url
     public.wait_for_selector("#card-video")
-    assert public.evaluate(DURATION, "#card-video") > 0
+    assert public.evaluate(VIDEO_DURATION, "#card-video") > 0
     assert "Eileen Collins" in public.title()
     visitor.close()

@@ -2,59 +2,27 @@
 driven in headless Chromium and with AK/SK-signed HTTP requests."""
 
 import json
-import os
-import re
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from metastudio.api.signing import sign_request
-from tests.services import PYTHON, Processes, free_port, http, manage, platform_env
+from tests.e2e_support import chromium, demo_platform, login
+from tests.services import http
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
-    """What `make run` does, on a fresh data dir: migrate, demo tenant, web + worker."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (make test installs it)")
-    data_dir = tmp_path_factory.mktemp("platform-data")
-    env = platform_env(data_dir)
-    manage(env, "migrate", "--no-input", "-v0")
-    password = re.search(r"user demo-admin\s+password (\S+)", manage(env, "bootstrap_demo")).group(1)
-    port = free_port()
-    processes = Processes(data_dir / "logs")
-    try:
-        web = processes.start("platform", [PYTHON, "manage.py", "runplatform", "--port", str(port)], env)
-        processes.wait_for_port(web, port, timeout=60)
-        yield {"base": f"http://127.0.0.1:{port}", "password": password}
-    finally:
-        processes.stop_all()
+    with demo_platform(tmp_path_factory.mktemp("platform-data")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
-
-
-def _login(page, base: str, name: str, password: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", name)
-    page.fill("input[name=password]", password)
-    page.click("form button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def _signed(base: str, ak: str, sk: str, method: str, path: str, body: dict | None = None):
@@ -71,7 +39,7 @@ def test_new_user_journey(platform, browser):
     page = context.new_page()
 
     # The tenant admin logs in and creates an IAM user with the ReadOnly policy.
-    _login(page, base, "demo-admin", platform["password"])
+    login(page, base, "demo-admin", platform["password"])
     project_id = page.inner_text("[data-testid=project-cn-north-4]").strip()
     page.goto(f"{base}/iam/users/")
     form = page.locator("[data-testid=create-user]")
@@ -84,7 +52,7 @@ def test_new_user_journey(platform, browser):
     page.click("text=Sign out")
 
     # The reader logs in, gets an access key, and signs API requests with it.
-    _login(page, base, "reader", "reader-password-1")
+    login(page, base, "reader", "reader-password-1")
     assert page.locator("[data-testid=create-user]").count() == 0
     page.goto(f"{base}/iam/access-keys/")
     page.click("[data-testid=create-key]")
@@ -107,7 +75,7 @@ def test_new_user_journey(platform, browser):
     page.click("text=Sign out")
 
     # The admin exports the audit log and watches the job finish live in the task center.
-    _login(page, base, "demo-admin", platform["password"])
+    login(page, base, "demo-admin", platform["password"])
     page.goto(f"{base}/iam/audit-log/")
     page.select_option("[data-testid=export-form] select[name=format]", "CSV")
     page.click("[data-testid=export]")
@@ -140,7 +108,7 @@ def test_asset_upload_in_the_browser(platform, browser):
     base = platform["base"]
     context = browser.new_context()
     page = context.new_page()
-    _login(page, base, "demo-admin", platform["password"])
+    login(page, base, "demo-admin", platform["password"])
     page.goto(f"{base}/assets/?type=IMAGE")
     page.evaluate("window.__sameDocument = true")
     page.click("[data-testid=upload-open]")

@@ -13,34 +13,18 @@ import pytest
 
 from synthesis.speech.prompts import prompts
 from tests import voice_samples as vs
-from tests.services import PYTHON, Processes, free_port, http, manage, platform_env
-from tests.test_e2e_console import CHROMIUM, CHROMIUM_ARGS, _login
+from tests.e2e_support import chromium, demo_platform, login
+from tests.services import http
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
-    import os
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (make test installs it)")
-    data_dir = tmp_path_factory.mktemp("voice-platform")
     # Speech recognition of every take is covered by the API tests; here a looping fake microphone would
     # start mid-sentence, so the text check is off and the level, clipping and format checks stay on.
-    env = platform_env(data_dir, METASTUDIO_VOICE_CHECK_ASR="false")
-    manage(env, "migrate", "--no-input", "-v0")
-    output = manage(env, "bootstrap_demo")
-    port = free_port()
-    processes = Processes(data_dir / "logs")
-    try:
-        web = processes.start("platform", [PYTHON, "manage.py", "runplatform", "--port", str(port)], env)
-        processes.wait_for_port(web, port, timeout=60)
-        yield {"base": f"http://127.0.0.1:{port}", "data": data_dir,
-               "password": re.search(r"user demo-admin\s+password (\S+)", output).group(1),
-               "admin_password": re.search(r"user platform-admin\s+password (\S+)", output).group(1)}
-    finally:
-        processes.stop_all()
+    with demo_platform(tmp_path_factory.mktemp("voice-platform"), METASTUDIO_VOICE_CHECK_ASR="false") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -53,22 +37,17 @@ def microphone(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(microphone):
-    from playwright.sync_api import sync_playwright
-
-    args = CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                            f"--use-file-for-fake-audio-capture={microphone}",
-                            "--autoplay-policy=no-user-gesture-required"]
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    with chromium("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                  f"--use-file-for-fake-audio-capture={microphone}",
+                  "--autoplay-policy=no-user-gesture-required") as launched:
         yield launched
-        launched.close()
 
 
 def test_record_review_train_and_speak(platform, browser, tmp_path):
     base = platform["base"]
     context = browser.new_context(permissions=["microphone"], accept_downloads=True)
     page = context.new_page()
-    _login(page, base, "demo-admin", platform["password"])
+    login(page, base, "demo-admin", platform["password"])
     project_id = page.inner_text("[data-testid=project-cn-north-4]").strip()
 
     # 1. A BASIC voice: 20 prompted English sentences.
