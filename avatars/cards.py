@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from assets import moderation
 from assets.models import Asset
 from avatars.models import BusinessCard
 from metastudio import jobs
@@ -200,6 +201,11 @@ def _apply(account, card: BusinessCard, inputs: _Inputs, *, text_config, card_im
     elif not card.introduction_audio:
         raise InvalidParameter("an AUDIO introduction needs introduction_audio_asset_id (an audio asset)",
                                field="introduction_audio_asset_id")
+    spoken = card.introduction_text if card.introduction_type == "TEXT" else ""
+    if not account.review_exempt and moderation.findings(*card.text_config.values(), spoken,
+                                                         card.qr_code_content, card.video_asset_name):
+        raise InvalidParameter("the card text or introduction did not pass machine review",
+                               field="card_text_config")
 
 
 def _apply_photo(account, card, inputs: _Inputs, image_b64, photo_path, preset_id, creating: bool) -> None:

@@ -175,6 +175,9 @@ def test_bad_cards_are_refused_with_the_field(api, tenant, other_tenant, astrona
          "introduction_audio_asset_id"),
         ({"business_card_type": "3D"}, 400, "business_card_type"),
         ({"qr_code_content": "x" * 513}, 400, "qr_code_content"),
+        ({"card_text_config": {"name": "A", "other1": "forbidden-word-example"}}, 400, "card_text_config",
+         "machine review"),
+        ({"introduction_text": "I spread 恐怖主义宣传."}, 400, "card_text_config", "machine review"),
     ]
     for changes, status, *fragments in cases:
         cache.clear()

@@ -208,6 +208,8 @@ def test_bad_photo_video_requests_are_refused_with_the_field(api, tenant, other_
         (video_body(video_config={"bitrate": 4000}), 400, "video_config.bitrate"),
         (video_body(video_config={"aspect_ratio": "4:3"}), 400, "video_config.aspect_ratio"),
         (video_body(shoot_scripts=[]), 400, "shoot_scripts"),
+        (video_body(shoot_scripts=[{"text_config": {"text": "Say forbidden-word-example now."}}]), 400,
+         "shoot_scripts[0].text_config.text", "machine review"),
         (video_body(shoot_scripts=audio(stereo)), 400, "audio_asset_id", "mono", "2 channels"),
         (video_body(shoot_scripts=audio(long)), 400, "audio_asset_id", "at most 5 minutes"),
         (video_body(shoot_scripts=audio(theirs)), 404, "audio_asset_id"),

@@ -17,6 +17,7 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from assets import moderation
 from metastudio import jobs
 from metastudio.errors import InvalidParameter, StateConflict
 from tenancy.audit import Actor, record_audit
@@ -209,9 +210,11 @@ def create_photo_video(actor: Actor, account, *, human_image=None, photo_path=No
     if len(name) > 256:
         raise InvalidParameter("at most 256 characters", field="output_asset_config.asset_name")
     params["asset_name"] = name.strip()
+    _machine_review(account, params["asset_name"], field="output_asset_config.asset_name")
     stored_audio = ""
     if script["script_type"] == "TEXT":
         params["tts"] = _text_tts(account, script["text"], voice_config)
+        _machine_review(account, params["tts"]["text"], field="shoot_scripts[0].text_config.text")
     else:
         field = "shoot_scripts[0].audio_asset_id"
         if audio_path is not None:
@@ -241,6 +244,11 @@ def create_photo_video(actor: Actor, account, *, human_image=None, photo_path=No
                 default_storage.delete(stored)
         raise
     return job
+
+
+def _machine_review(account, text: str, *, field: str) -> None:
+    if text and not account.review_exempt and moderation.findings(text):
+        raise InvalidParameter("did not pass machine review", field=field)
 
 
 def cancel_photo_video(actor: Actor, job: jobs.Job) -> jobs.Job:
