@@ -162,11 +162,18 @@ def document_pdf(src: os.PathLike | str, dst_pdf: os.PathLike | str, timeout: fl
 
     The content is probed first (zip safety, external links refused). Each call uses its own throw-away
     LibreOffice profile (-env:UserInstallation) and HOME, so parallel conversions never collide."""
-    dst = Path(dst_pdf)
+    return document_convert(src, dst_pdf, "pdf", timeout=timeout)
+
+
+def document_convert(src: os.PathLike | str, dst: os.PathLike | str, to: str = "pdf", *,
+                     timeout: float = SOFFICE_TIMEOUT_S) -> Path:
+    """Convert a PPTX/PPT/ODP to `to` ("pdf", "pptx") with LibreOffice headless, as document_pdf does; a file
+    already in that format is copied as is."""
+    dst = Path(dst)
     info = probe(src, decode_check=False)
     if info.unsafe:
         raise UnsafeArchive(f"document refused: {info.unsafe}")
-    if info.container == "pdf":
+    if info.container == to:
         with _tools.atomic_output(dst) as tmp:
             shutil.copyfile(src, tmp)
         return dst
@@ -192,11 +199,11 @@ def document_pdf(src: os.PathLike | str, dst_pdf: os.PathLike | str, timeout: fl
                 "soffice", f"-env:UserInstallation={(work_dir / 'profile').as_uri()}",
                 "--headless", "--invisible", "--nocrashreport", "--nodefault", "--nofirststartwizard",
                 "--nolockcheck", "--nologo", "--norestore",
-                "--convert-to", "pdf", "--outdir", str(work_dir / "out"), str(source),
+                "--convert-to", to, "--outdir", str(work_dir / "out"), str(source),
             ],
-            timeout=timeout, what="LibreOffice conversion to PDF", cwd=work_dir, env=env,
+            timeout=timeout, what=f"LibreOffice conversion to {to.upper()}", cwd=work_dir, env=env,
         )  # fmt: skip
-        produced = sorted((work_dir / "out").glob("*.pdf"))
+        produced = sorted((work_dir / "out").glob(f"*.{to}"))
         if not produced or produced[0].stat().st_size == 0:
             output = _tools.tail(proc.stdout + b"\n" + proc.stderr) or "no output"
             raise MediaError(f"LibreOffice could not convert the document: {output}")
