@@ -20,7 +20,8 @@ if [ "${1:-}" = "--quick" ]; then
         "benchmarks/avatar_lipsync.py --track-only"
         "benchmarks/avatar_speed.py --seconds 12"
         "benchmarks/photo_detection.py"
-        "benchmarks/talking_photo.py")
+        "benchmarks/talking_photo.py"
+        "benchmarks/compose_render.py --seconds 60 --no-baseline")
 else
   RUNS=("benchmarks/api_overhead.py --http"
         "benchmarks/rate_limit_accuracy.py"
@@ -34,7 +35,8 @@ else
         "benchmarks/avatar_lipsync.py"
         "benchmarks/avatar_speed.py"
         "benchmarks/photo_detection.py"
-        "benchmarks/talking_photo.py")
+        "benchmarks/talking_photo.py"
+        "benchmarks/compose_render.py --seconds 60 600")
   if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then
     RUNS+=("benchmarks/rate_limit_accuracy.py --redis")
   fi
