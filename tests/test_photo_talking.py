@@ -153,3 +153,10 @@ def test_greyscale_photo_gets_a_grey_mouth():
     assert len(px) > 200
     chroma = px.max(axis=1) - px.min(axis=1)
     assert chroma.max() <= 3, np.percentile(chroma, [50, 99, 100])
+
+
+def test_motion_tracks_of_a_clip_shorter_than_a_second_keep_its_length():
+    from synthesis.photo.talking import motion_tracks
+
+    tracks = motion_tracks(7, 25, np.linspace(0, 1, 7, dtype=np.float32))
+    assert {len(track) for track in tracks.values()} == {7}

@@ -6,4 +6,4 @@ class VideosConfig(AppConfig):
     verbose_name = "Video production"
 
     def ready(self):
-        from videos import tasks  # noqa: F401  (registers the photo job kinds)
+        from videos import rendering, tasks  # noqa: F401  (register the video production and photo job kinds)

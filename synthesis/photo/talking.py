@@ -629,6 +629,8 @@ def photo_mouth_track(pcm_float16k: np.ndarray, fps: float, phonemes: list | Non
 def motion_tracks(n: int, fps: float, opening: np.ndarray | None = None, *, seed: int = 0) -> dict[str, np.ndarray]:
     """Blinks (every 2.5-5 s, ~0.2 s), slow head yaw/pitch (a couple of degrees, livelier while speaking) and
     breathing for `n` frames."""
+    from scipy.ndimage import uniform_filter1d
+
     rng = np.random.default_rng(seed)
     t = np.arange(n) / fps
     blink = np.zeros(n, np.float32)
@@ -639,7 +641,9 @@ def motion_tracks(n: int, fps: float, opening: np.ndarray | None = None, *, seed
         inside = (ph >= 0) & (ph <= 1)
         blink[inside] = np.maximum(blink[inside], np.sin(np.pi * ph[inside]) ** 0.7)
         at += rng.uniform(2.5, 5.0)
-    speak = np.zeros(n) if opening is None else np.convolve(opening, np.ones(int(fps)) / int(fps), "same")
+    # a one-second moving average that keeps the track's length (np.convolve "same" would return the longer input)
+    speak = np.zeros(n) if opening is None else uniform_filter1d(np.asarray(opening, np.float64), int(fps),
+                                                                  mode="constant")
     def wave(amps, freqs):
         phases = rng.uniform(0, 2 * np.pi, len(freqs))
         return sum(a * np.sin(2 * np.pi * f * t + p) for a, f, p in zip(amps, freqs, phases, strict=True))
