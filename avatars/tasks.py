@@ -204,7 +204,17 @@ def speak_ended(engine_job) -> None:
 
 def speak_text(account, tts: dict, target: Path) -> tuple[Path, list]:
     """The text spoken by the voice (a preset voice or the tenant's trained voice, with its readings) as WAV, and
-    its timed phonemes (the mouth follows them exactly)."""
+    its timed phonemes (the mouth follows them exactly); at most SPEAK_MAX_AUDIO_SECONDS of speech."""
+    chunks = synthesize_speech(account, tts, target)
+    seconds = sum(len(chunk.pcm) for chunk in chunks) / tts["sample_rate"]
+    if seconds > actions.SPEAK_MAX_AUDIO_SECONDS:
+        raise JobFailure(f"the text makes {seconds:.0f} s of speech; at most {actions.SPEAK_MAX_AUDIO_SECONDS} s")
+    return target, [phoneme for chunk in chunks for phoneme in chunk.phonemes]
+
+
+def synthesize_speech(account, tts: dict, target: Path) -> list:
+    """Speak validated TTS params into a WAV at `target`; returns the engine's chunks (audio, phonemes, word
+    timings). Engine and voice errors fail the job with their message."""
     import numpy as np
 
     from synthesis.speech.audio import encode
@@ -218,11 +228,8 @@ def speak_text(account, tts: dict, target: Path) -> tuple[Path, list]:
     except SpeechError as error:
         raise JobFailure(f"{error.field}: {error.message}") from None
     pcm = np.concatenate([chunk.pcm for chunk in chunks]) if chunks else np.zeros(0, dtype=np.int16)
-    seconds = len(pcm) / tts["sample_rate"]
-    if seconds > actions.SPEAK_MAX_AUDIO_SECONDS:
-        raise JobFailure(f"the text makes {seconds:.0f} s of speech; at most {actions.SPEAK_MAX_AUDIO_SECONDS} s")
     target.write_bytes(encode(pcm, tts["sample_rate"], "wav"))
-    return target, [phoneme for chunk in chunks for phoneme in chunk.phonemes]
+    return chunks
 
 
 @transaction.atomic
@@ -232,8 +239,10 @@ def _store_clip(engine_job, model: Asset, clip: Path, work: Path) -> Asset:
 
 
 @transaction.atomic
-def store_platform_video(engine_job, clip: Path, work: Path, *, name: str, media_info: dict) -> Asset:
-    """A rendered MP4 as an ACTIVED VIDEO asset made by the platform, with a thumbnail."""
+def store_platform_video(engine_job, clip: Path, work: Path, *, name: str, media_info: dict,
+                         extension: str = "mp4") -> Asset:
+    """A rendered video (MP4, or WEBM / MOV with alpha) as an ACTIVED VIDEO asset made by the platform, with a
+    thumbnail."""
     from synthesis.media import derive
     from synthesis.media.probe import probe
 
@@ -247,7 +256,8 @@ def store_platform_video(engine_job, clip: Path, work: Path, *, name: str, media
         created_by_platform=True, system_properties=[{"key": "CREATED_BY_PLATFORM", "value": "Yes"}],
         media_info={**info.as_dict(), **media_info},
     )
-    files = [store_generated_file(video, AssetFile.Category.MAIN, clip, name="clip.mp4", file_type="mp4")]
+    files = [store_generated_file(video, AssetFile.Category.MAIN, clip, name=f"clip.{extension}",
+                                  file_type=extension)]
     thumbnail = derive.video_thumbnail(clip, work / "thumbnail.png", at=min(1.0, (info.duration_s or 2) / 2))
     files.append(store_generated_file(video, AssetFile.Category.THUMBNAIL, Path(thumbnail), name="thumbnail.png"))
     Asset.objects.filter(pk=video.pk).update(size_bytes=sum(file.declared_size for file in files))

@@ -206,17 +206,13 @@ def _speak_scenes(run: JobRun, snapshot: dict, work: Path, files: _Files) -> lis
 def _speak(account, voice_config: dict, text_config: dict, target: Path) -> _Speech:
     """A TEXT scene spoken by the script's voice as WAV, with its timed phonemes (the mouth) and words (the
     subtitles, with the script's punctuation)."""
-    import numpy as np
-
+    from avatars.tasks import synthesize_speech
     from synthesis.compose.subtitles import words_from_tts
-    from synthesis.speech.audio import encode
     from voices import speech
 
     tts = speech.clean_tts_request(account, {**voice_config, "text": text_config["text"],
                                              "sample_rate": SPEECH_SAMPLE_RATE}, max_chars=scripts.MAX_SSML_CHARS)
-    chunks = list(speech.stream(account, tts))
-    pcm = np.concatenate([chunk.pcm for chunk in chunks]) if chunks else np.zeros(0, dtype=np.int16)
-    target.write_bytes(encode(pcm, tts["sample_rate"], "wav"))
+    chunks = synthesize_speech(account, tts, target)
     words = words_from_tts(chunks, text_config["text"], ssml=tts["ssml"])
     return _Speech(target, [phoneme for chunk in chunks for phoneme in chunk.phonemes], words)
 
@@ -404,26 +400,9 @@ def _store(run: JobRun, snapshot: dict, clip: Path, work: Path, extension: str) 
     from avatars.tasks import store_platform_video
 
     name = f"{snapshot['script_name']} {timezone.now():%Y-%m-%d %H:%M:%S}"
-    video = store_platform_video(run.job, clip, work, name=name,
-                                 media_info={"video_script_id": run.job.params["script_id"],
-                                             "video_job_id": str(run.job.pk)})
-    if extension != "mp4":  # stored as what it is (WEBM or MOV), not under the MP4 name store_platform_video gives
-        _rename_main(video, clip, f"clip.{extension}", extension)
-    return video
-
-
-def _rename_main(video: Asset, clip: Path, name: str, file_type: str) -> None:
-    from django.core.files.storage import default_storage
-
-    from assets import uploads
-
-    main = video.files.get(category=AssetFile.Category.MAIN)
-    old = main.stored.name
-    main.name, main.file_type = name, file_type
-    with open(clip, "rb") as handle:
-        main.stored.name = default_storage.save(uploads.storage_name(main), handle)
-    main.save(update_fields=["name", "file_type", "stored"])
-    transaction.on_commit(lambda: default_storage.delete(old))
+    return store_platform_video(run.job, clip, work, name=name, extension=extension,
+                                media_info={"video_script_id": run.job.params["script_id"],
+                                            "video_job_id": str(run.job.pk)})
 
 
 def _finish(run: JobRun, video: Asset) -> dict:
