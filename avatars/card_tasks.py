@@ -14,7 +14,7 @@ from assets.models import Asset
 from assets.tasks import local_copy
 from avatars.models import BusinessCard
 from metastudio.jobs import JobFailure, JobKind, JobRun, register_kind
-from videos import presets
+from videos.tasks import ensure_animatable, local_photo
 
 CARD_RENDER = register_kind(JobKind(name="avatars.business_card", label="Business card", iam_resource="businesscard",
                                     handler="avatars.card_tasks.render_card",
@@ -28,12 +28,6 @@ def _card(run: JobRun) -> BusinessCard:
         raise JobFailure("the business card no longer exists")
     return card
 
-
-def _scaled(run: JobRun, low: int, high: int):
-    def report(percent, stage):
-        run.progress(low + int(max(0, min(100, percent)) * (high - low) / 100), str(stage))
-
-    return report
 
 
 @contextlib.contextmanager
@@ -56,7 +50,6 @@ def render_card(run: JobRun) -> dict:
     import cv2
 
     from synthesis.photo import card as layout
-    from synthesis.photo.detect import check_photo
     from synthesis.photo.talking import render_talking_photo
 
     card = _card(run)
@@ -64,17 +57,13 @@ def render_card(run: JobRun) -> dict:
                                   media_info__business_card_job_id=str(run.job.pk)).first()
     with tempfile.TemporaryDirectory(prefix="card-") as folder, contextlib.ExitStack() as stack:
         work = Path(folder)
-        photo = (presets.preset_photo_path(presets.get_preset(card.preset_id)) if card.preset_id
-                 else stack.enter_context(_local(card.photo)))
+        photo = stack.enter_context(local_photo(card.photo.name, card.preset_id))
         logo = stack.enter_context(_local(card.logo)) if card.logo else None
         text = card_text(card)
         qr = card.qr_code_content or None
         tts = _tts(card)
         run.progress(2, "checking the photo")
-        report = check_photo(photo)
-        if not report.passed:
-            broken = "; ".join(f"{rule.rule}: {rule.message}" for rule in report.rules if rule.status == "fail")
-            raise JobFailure(f"the photo cannot be animated: {broken}", code="MSS.00000003")
+        report = ensure_animatable(photo)
         run.progress(4, "drawing the card")
         image = layout.render_card_image(text, photo, work / "card.png", template=card.template, logo_path=logo,
                                          qr_text=qr)
@@ -85,10 +74,10 @@ def render_card(run: JobRun) -> dict:
             audio, phonemes = _introduction(run, card, tts, work, stack)
             run.progress(12, "animating the photo")
             talk = render_talking_photo(work / "face.png", work / "talk.mp4", audio_path=audio, phonemes=phonemes,
-                                        max_side=TALK_MAX_SIDE, progress=_scaled(run, 12, 80))
+                                        max_side=TALK_MAX_SIDE, progress=run.scaled_progress(12, 80))
             run.progress(80, "composing the card video")
             video = layout.render_card_video(text, talk, work / "card.mp4", template=card.template, logo_path=logo,
-                                             qr_text=qr, progress=_scaled(run, 80, 96))
+                                             qr_text=qr, progress=run.scaled_progress(80, 96))
             run.progress(96, "storing the card")
             stored = _store_video(run, card, Path(video), work)
         _save_card(card, stored, Path(image))

@@ -7,7 +7,7 @@ import secrets
 import uuid
 from pathlib import Path
 
-from django.core.files.base import ContentFile, File
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 
@@ -303,8 +303,4 @@ def delete_business_card(actor: Actor, card: BusinessCard) -> None:
 
 def photo_of(card: BusinessCard):
     """A readable File of the card's photo (its upload or its preset's picture), or None."""
-    if card.photo and default_storage.exists(card.photo.name):
-        return card.photo.open("rb")
-    if card.preset_id in presets.PRESETS:
-        return File(open(presets.preset_photo_path(presets.PRESETS[card.preset_id]), "rb"))
-    return None
+    return photo_actions.open_photo(card.photo.name, card.preset_id)

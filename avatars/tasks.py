@@ -45,13 +45,6 @@ def _avatar_job(run: JobRun) -> AvatarTrainingJob:
     return job
 
 
-def _scaled(run: JobRun, low: int, high: int):
-    """A synthesis progress callback `cb(percent, stage)` mapped onto [low, high] of the engine job."""
-    def report(percent, stage):
-        run.progress(low + int(max(0, min(100, percent)) * (high - low) / 100), str(stage))
-
-    return report
-
 
 # --- the training video check ---------------------------------------------------------------------------
 
@@ -65,7 +58,7 @@ def check_video(run: JobRun) -> dict:
     run.progress(2, "reading the training video")
     with local_copy(job.training_video.name) as path:
         try:
-            report = check_training_video(Path(path), progress=_scaled(run, 5, 95))
+            report = check_training_video(Path(path), progress=run.scaled_progress(5, 95))
         except MediaError as error:  # unreadable video: a verdict for the user, not a crash
             report = _unreadable(str(error))
             actions.finish_video_check(job.pk, report)
@@ -101,12 +94,12 @@ def train_model(run: JobRun) -> dict:
         actions.training_phase(job.pk, State.TRAINING)
         try:
             marks = [ActionMark(a["name"], a["start_time"], a["end_time"]) for a in job.action_segments]
-            trained = train_avatar(Path(video), work / "model", actions=marks, progress=_scaled(run, 3, 85))
+            trained = train_avatar(Path(video), work / "model", actions=marks, progress=run.scaled_progress(3, 85))
         except TrainingRejected as rejected:
             raise JobFailure(f"training refused: {rejected.reason}") from None
         actions.training_phase(job.pk, State.INFERENCE_DATA_PREPROCESSING)
         run.progress(86, "rendering the preview clip")
-        preview = render_preview(Path(trained.model_path), work / "preview.mp4", progress=_scaled(run, 86, 97))
+        preview = render_preview(Path(trained.model_path), work / "preview.mp4", progress=run.scaled_progress(86, 97))
         run.progress(97, "storing the model")
         card = actions.jsonable(trained.card)
         with contextlib.ExitStack() as stack:
@@ -184,7 +177,7 @@ def speak(run: JobRun) -> dict:
             audio = Path(stack.enter_context(local_copy(params["audio_name"])))
         run.progress(10, "rendering the avatar")
         clip = render_clip(model_path, work / "clip.mp4", audio_path=audio, phonemes=phonemes, fps=SPEAK_FPS,
-                           progress=_scaled(run, 10, 95))
+                           progress=run.scaled_progress(10, 95))
         run.progress(96, "storing the video")
         video = _store_clip(run.job, model, Path(clip), work)
     if params.get("tts"):

@@ -21,7 +21,7 @@ from assets.models import Asset, AssetFile
 from assets.serving import ranged_response
 from avatars import cards
 from avatars.models import BusinessCard
-from console.avatars_views import SPEAK_VOICE, _project
+from console.avatars_views import SPEAK_VOICE, _media_response, _project
 from console.views import _actor, console_page, refuse, wants_json
 from console.voices_views import _preset_groups, _uploaded_path, _voice_assets
 from metastudio import jobs
@@ -116,20 +116,8 @@ def _card_state(request, card: BusinessCard) -> dict:
     }
 
 
-def _media_response(request, stored, content_type: str | None = None):
-    response = ranged_response(request, stored, content_type)
-    response["Cache-Control"] = "private, max-age=300"
-    return response
-
-
 def _input_of(field: str | None) -> str:
     return FIELD_INPUTS.get(field or "", "form")
-
-
-def _short(error: ServiceError) -> str:
-    """The error's message without the API field name it starts with (the page shows it next to the field)."""
-    prefix = f"{error.field}: " if error.field else ""
-    return error.message[len(prefix):] if prefix and error.message.startswith(prefix) else error.message
 
 
 def _templates() -> list[dict]:
@@ -277,8 +265,8 @@ def _submit(request, card: BusinessCard | None):
         name = _input_of(error.field)
         if wants_json(request):
             return JsonResponse({**error.body(), "field": error.field or "form", "input": name,
-                                 "message": _short(error)}, status=error.status)
-        return _editor(request, card, request.POST, {name: _short(error)})
+                                 "message": error.detail}, status=error.status)
+        return _editor(request, card, request.POST, {name: error.detail})
     url = reverse("console:card_detail", args=[saved.pk])
     done = "Card created: it is being rendered." if card is None else "Card saved: it is being rendered again."
     messages.success(request, done)

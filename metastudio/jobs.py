@@ -241,6 +241,14 @@ class JobRun:
                 raise JobLost(str(self.job.pk))
             transaction.on_commit(lambda: publish(self.job.pk))
 
+    def scaled_progress(self, low: int, high: int):
+        """A synthesis progress callback `cb(percent, stage)` whose 0-100 maps onto [low, high] of this job."""
+
+        def report(percent, stage):
+            self.progress(low + int(max(0, min(100, percent)) * (high - low) / 100), str(stage))
+
+        return report
+
     def attach_file(self, name: str, fileobj) -> None:
         self.output_file = (name, fileobj)
 

@@ -260,10 +260,14 @@ def cancel_photo_video(actor: Actor, job: jobs.Job) -> jobs.Job:
 
 def photo_file(job: jobs.Job):
     """A readable File of the job's photo (stored upload or preset picture), or None."""
-    name = (job.params or {}).get("photo_name")
+    params = job.params or {}
+    return open_photo(params.get("photo_name"), params.get("preset_id"))
+
+
+def open_photo(name: str | None, preset_id: str | None):
+    """A readable File of a stored photo, else of the preset's picture; None when there is neither."""
     if name and default_storage.exists(name):
         return default_storage.open(name, "rb")
-    preset_id = (job.params or {}).get("preset_id")
     if preset_id in presets.PRESETS:
         return File(open(presets.preset_photo_path(presets.PRESETS[preset_id]), "rb"))
     return None

@@ -112,12 +112,6 @@ class _Stage(contextlib.AbstractContextManager):
         return False
 
 
-def _scaled(run: JobRun, low: int, high: int):
-    def report(percent, stage):
-        run.progress(low + int(max(0, min(100, percent)) * (high - low) / 100), str(stage))
-
-    return report
-
 
 def render_script(run: JobRun) -> dict:
     job = run.job
@@ -148,7 +142,7 @@ def render_script(run: JobRun) -> dict:
         from synthesis.compose.compositor import render
 
         with _Stage("compose"):
-            clip = render(timeline, work / f"video.{extension}", codec=codec, progress=_scaled(run, 35, 95)).path
+            clip = render(timeline, work / f"video.{extension}", codec=codec, progress=run.scaled_progress(35, 95)).path
         run.progress(96, "storing")
         with _Stage("storing"):
             video = _store(run, snapshot, Path(clip), work, extension)

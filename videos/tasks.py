@@ -27,21 +27,27 @@ PHOTO_VIDEO = register_kind(JobKind(name="videos.photo_video", label="Photo digi
                                     lease_seconds=600, max_attempts=2))
 
 
-def _scaled(run: JobRun, low: int, high: int):
-    def report(percent, stage):
-        run.progress(low + int(max(0, min(100, percent)) * (high - low) / 100), str(stage))
-
-    return report
-
 
 @contextlib.contextmanager
-def _photo(params: dict):
-    """The job's photo as a local path: its stored upload or the preset's picture."""
-    if params.get("preset_id"):
-        yield presets.preset_photo_path(presets.get_preset(params["preset_id"]))
+def local_photo(name: str | None, preset_id: str | None):
+    """A photo as a local path: the preset's picture, or the stored upload."""
+    if preset_id:
+        yield presets.preset_photo_path(presets.get_preset(preset_id))
         return
-    with local_copy(params["photo_name"]) as path:
+    with local_copy(name) as path:
         yield Path(path)
+
+
+def ensure_animatable(photo: Path):
+    """Every photo rule (synthesis.photo.detect); a photo that breaks one fails the job with the rules it breaks.
+    Returns the report (its warnings go into the result)."""
+    from synthesis.photo.detect import check_photo
+
+    report = check_photo(photo)
+    if not report.passed:
+        broken = "; ".join(f"{rule.rule}: {rule.message}" for rule in report.rules if rule.status == "fail")
+        raise JobFailure(f"the photo cannot be animated: {broken}", code="MSS.00000003")
+    return report
 
 
 # --- detection ----------------------------------------------------------------------------------------------
@@ -50,7 +56,9 @@ def detect_photo(run: JobRun) -> dict:
     from synthesis.photo.detect import check_photo
 
     run.progress(5, "reading the photo")
-    with tempfile.TemporaryDirectory(prefix="photo-detect-") as folder, _photo(run.job.params) as photo:
+    params = run.job.params
+    with tempfile.TemporaryDirectory(prefix="photo-detect-") as folder, \
+            local_photo(params.get("photo_name"), params.get("preset_id")) as photo:
         preview = Path(folder) / "preview.png"
         run.progress(20, "checking the photo")
         report = check_photo(photo, preview_path=preview)
@@ -64,7 +72,6 @@ def detect_photo(run: JobRun) -> dict:
 # --- photo videos -------------------------------------------------------------------------------------------
 
 def render_photo_video(run: JobRun) -> dict:
-    from synthesis.photo.detect import check_photo
     from synthesis.photo.talking import render_talking_photo
 
     job = run.job
@@ -76,11 +83,8 @@ def render_photo_video(run: JobRun) -> dict:
     with tempfile.TemporaryDirectory(prefix="photo-video-") as folder, contextlib.ExitStack() as stack:
         work = Path(folder)
         run.progress(2, "checking the photo")
-        photo = stack.enter_context(_photo(params))
-        report = check_photo(photo)
-        if not report.passed:
-            broken = "; ".join(f"{rule.rule}: {rule.message}" for rule in report.rules if rule.status == "fail")
-            raise JobFailure(f"the photo cannot be animated: {broken}", code="MSS.00000003")
+        photo = stack.enter_context(local_photo(params.get("photo_name"), params.get("preset_id")))
+        report = ensure_animatable(photo)
         phonemes = None
         if params.get("tts"):
             from avatars.tasks import speak_text
@@ -92,7 +96,7 @@ def render_photo_video(run: JobRun) -> dict:
         run.progress(12, "animating the photo")
         clip = render_talking_photo(photo, work / "video.mp4", audio_path=audio, phonemes=phonemes,
                                     fps=params["fps"], aspect=params.get("aspect"), max_side=1080,
-                                    progress=_scaled(run, 12, 95))
+                                    progress=run.scaled_progress(12, 95))
         run.progress(96, "storing the video")
         video = _store(run, Path(clip), work)
     return _finish(run, video, report.warnings)
