@@ -119,7 +119,8 @@ def overview(request):
 
 @console_page("metastudio:job:show")
 def tasks(request):
-    account_jobs = jobs.Job.objects.filter(account=request.user.account).select_related("created_by")[:100]
+    account_jobs = (jobs.Job.objects.filter(account=request.user.account).in_history()
+                    .select_related("created_by")[:100])
     payloads = [jobs.job_payload(job) for job in account_jobs]
     return render(request, "console/tasks.html", {"jobs": payloads, "jobs_json": json.dumps(payloads)})
 

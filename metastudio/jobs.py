@@ -35,7 +35,14 @@ from metastudio.errors import LimitExceeded, StateConflict
 logger = logging.getLogger(__name__)
 
 
+HISTORY_DAYS = 183  # SPEC: the task center keeps about 6 months of history; older jobs are hidden, not deleted
+
+
 class JobQuerySet(models.QuerySet):
+    def in_history(self, now=None):
+        """Jobs created within the history window (what the task center and the job lists show)."""
+        return self.filter(created_at__gte=(now or timezone.now()) - timedelta(days=HISTORY_DAYS))
+
     def update(self, **fields):
         # QuerySet.update() skips auto_now; the console's change feed reads updated_at.
         fields.setdefault("updated_at", timezone.now())

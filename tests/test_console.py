@@ -7,10 +7,12 @@ import io
 import json
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from console.context import NAVIGATION
 from metastudio import jobs
@@ -218,6 +220,13 @@ def test_task_center_lists_jobs(client, tenant):
     assert [entry["job_id"] for entry in initial] == [str(job.pk)]
     assert initial[0]["state"] == "WAITING"
     assert initial[0]["kind_label"] == "Audit log export"
+
+
+def test_task_center_hides_jobs_older_than_the_history(client, tenant):
+    old, recent = submit_export(tenant), submit_export(tenant)
+    jobs.Job.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=jobs.HISTORY_DAYS + 1))
+    listed = logged_in(client, tenant.owner).get(reverse("console:tasks")).context["jobs"]
+    assert [entry["job_id"] for entry in listed] == [str(recent.pk)]
 
 
 def test_audit_log_filter(client, tenant):
