@@ -19,6 +19,7 @@ from synthesis.compose.timeline import (
     ImageLayer,
     Music,
     Scene,
+    Sound,
     TextLayer,
     Timeline,
     VideoBackground,
@@ -294,6 +295,90 @@ def test_music_is_ducked_under_speech(tmp_path):
     assert abs(level_300(0.5, 0.8) - level_300(3.2, 3.5)) < 1  # released
 
 
+def _mix(tmp_path, timeline, speech=None):
+    """The timeline's sound track as write_mix makes it for the compositor (left channel, float)."""
+    counts = timeline.frame_counts()
+    total = mixaudio.frame_sample(sum(counts), FPS)
+    track = np.zeros(total, np.int16) if speech is None else speech[:total]
+    out = mixaudio.write_mix(tmp_path / "mix.wav", track, timeline.music,
+                             sounds=mixaudio.scene_sounds(timeline, counts))
+    with wave.open(str(out)) as f:
+        assert f.getnframes() == total
+        return np.frombuffer(f.readframes(f.getnframes()), np.int16).reshape(-1, 2)[:, 0].astype(np.float64)
+
+
+def _clicked_video(path, frames, *, audio_delay_s=0.0):
+    """A video of `frames` frames whose sound (PCM, exact) is one loud click at the start of its picture."""
+    click = np.zeros(int(frames / FPS * RATE), np.int16)
+    click[:48] = 30000
+    wav = _wav(path.with_suffix(".wav"), click)
+    picture = [np.full((36, 64, 3), 20 + 8 * k, np.uint8) for k in range(frames)]
+    argv = ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", "64x36", "-r", str(FPS),
+            "-i", "-", "-itsoffset", str(audio_delay_s), "-i", str(wav), "-map", "0:v", "-map", "1:a",
+            "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-c:a", "pcm_s16le", str(path)]
+    subprocess.run(argv, input=b"".join(f.tobytes() for f in picture), check=True)
+    return path
+
+
+def test_the_sound_of_a_looping_video_repeats_with_its_picture_sample_exact(tmp_path):
+    video = _clicked_video(tmp_path / "clip.mov", 13)  # 0.52 s: 13 frames, 24960 samples a pass
+    layer = VideoLayer(x=0, y=0, width=64, height=36, path=video, loop=True, start=0.2)
+    tl = Timeline(Canvas(W, H, FPS), [Scene(0.4, Colour((0, 0, 0))),
+                                      Scene(2.0, Colour((0, 0, 0)), [layer],
+                                            sounds=[Sound(video, gain=0.5, start=0.2, loop=True, duck=False)])])
+    mix = _mix(tmp_path, tl)
+    clicks = np.flatnonzero((np.abs(mix[1:]) > 5000) & (np.abs(mix[:-1]) <= 5000)) + 1
+    first = mixaudio.frame_sample(10 + 5, FPS)  # scene 2 starts at frame 10, the layer 5 frames later
+    assert clicks.tolist() == [first + k * 24960 for k in range(4)]  # 1.8 s of layer: 4 passes begin
+    assert np.abs(mix[:first - 1]).max() == 0  # nothing before the layer starts
+    # the picture repeats on the same grid: frame 15 + 13 k shows the video's first frame again
+    frames = _frames(tl)
+    firsts = [i for i, f in enumerate(frames) if f[18, 32, 0] == 20]
+    assert firsts == [15, 28, 41, 54]
+    assert [round(mixaudio.frame_sample(i, FPS) / 24960, 3) for i in firsts] == [
+        round(c / 24960, 3) for c in clicks.tolist()]
+
+
+def test_a_video_sound_keeps_its_offset_from_the_picture_and_plays_once_without_loop(tmp_path):
+    video = _clicked_video(tmp_path / "late.mov", 10, audio_delay_s=0.1)
+    tl = Timeline(Canvas(W, H, FPS), [Scene(1.2, Colour((0, 0, 0)), sounds=[Sound(video, duck=False)])])
+    mix = _mix(tmp_path, tl)
+    clicks = np.flatnonzero((np.abs(mix[1:]) > 5000) & (np.abs(mix[:-1]) <= 5000)) + 1
+    assert clicks.tolist() == [int(0.1 * RATE)]
+
+
+def test_an_audio_bed_loops_through_its_scene_ducked_under_speech_and_stops_at_the_scene_end(tmp_path):
+    bed = _wav(tmp_path / "bed.wav", _tone(300, 0.3, amp=0.4))  # shorter than the scene: repeats
+    speech = np.zeros(3 * RATE, np.int16)
+    speech[int(RATE * 0.6): int(RATE * 1.0)] = _tone(1000, 0.4, amp=0.3)
+    tl = Timeline(Canvas(W, H, FPS), [Scene(2.0, Colour((0, 0, 0)), sounds=[Sound(bed, loop=True)]),
+                                      Scene(1.0, Colour((0, 0, 0)))])
+    mix = _mix(tmp_path, tl, speech)
+
+    def level(freq, a, b):
+        part = mix[int(a * RATE): int(b * RATE)]
+        spec = np.abs(np.fft.rfft(part * np.hanning(len(part))))
+        return 20 * np.log10(spec[np.abs(np.fft.rfftfreq(len(part), 1 / RATE) - freq) < 5].max() + 1e-9)
+
+    assert level(300, 0.1, 0.4) > 90 and level(300, 0.3, 0.6) > 90  # the bed plays, looped past its 0.3 s
+    assert level(300, 0.1, 0.4) - level(300, 0.7, 1.0) >= 8  # ducked under the speech
+    assert abs(level(300, 0.1, 0.4) - level(300, 1.6, 1.9)) < 1  # released after it
+    assert np.abs(mix[int(2.0 * RATE):]).max() == 0  # the next scene has no bed
+
+
+def test_a_sound_without_an_audio_stream_is_silent_and_a_corrupt_one_fails(tmp_path):
+    from synthesis.media.errors import MediaError
+
+    silent = _level_video(tmp_path / "mute.mp4", 5)
+    tl = Timeline(Canvas(W, H, FPS), [Scene(0.4, Colour((0, 0, 0)), sounds=[Sound(silent)])])
+    assert np.abs(_mix(tmp_path, tl)).max() == 0
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
+    tl = Timeline(Canvas(W, H, FPS), [Scene(0.4, Colour((0, 0, 0)), sounds=[Sound(broken)])])
+    with pytest.raises(MediaError, match="broken.mp4"):
+        _mix(tmp_path, tl)
+
+
 def test_transparent_webm_keeps_its_alpha(tmp_path):
     square = _png(tmp_path / "sq.png", np.dstack([np.full((60, 60, 3), (0, 0, 255), np.uint8),
                                                   np.full((60, 60), 255, np.uint8)]))
@@ -324,12 +409,12 @@ def test_transparent_canvas_frames_are_straight_alpha():
 @pytest.fixture(scope="module")
 def avatar_model(tmp_path_factory):
     from synthesis.avatar import testmedia
-    from synthesis.avatar.training import train_avatar
+    from synthesis.avatar.training import ActionMark, train_avatar
 
     work = tmp_path_factory.mktemp("compose-avatar")
     clip = work / "talk.mp4"
     testmedia.make_talking_clip(clip, seconds=4, size=(256, 256), green_screen=True)
-    return train_avatar(clip, work / "train").model_path, clip
+    return train_avatar(clip, work / "train", actions=[ActionMark("wave", 2.5, 3.5)]).model_path, clip
 
 
 def test_avatar_layer_renders_the_person_keyed_into_its_box(avatar_model, tmp_path):
@@ -345,3 +430,20 @@ def test_avatar_layer_renders_the_person_keyed_into_its_box(avatar_model, tmp_pa
     assert tuple(f[15, 115]) == (0, 0, 255)  # inside the box, where the green screen was
     person = f[60:170, 140:220].reshape(-1, 3).astype(int)
     assert (np.abs(person - (0, 0, 255)).max(axis=1) > 60).mean() > 0.8  # the person covers the middle
+
+
+def test_avatar_layer_plays_an_action_at_its_time(avatar_model, tmp_path):
+    from synthesis.avatar.render import ActionCue
+
+    model_path, clip = avatar_model
+    speech = tmp_path / "speech.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(clip), "-t", "1.2", "-vn", str(speech)], check=True)
+
+    def frames(actions):
+        layer = avatar_layer(model_path, speech, None, (100, 10, 160, 160), actions=actions)
+        return np.array(_frames(Timeline(Canvas(W, H, FPS), [Scene(None, Colour((255, 0, 0)), [layer],
+                                                                   audio=speech)])), np.int16)
+
+    plain, acting = frames(()), frames([ActionCue("wave", 0.4)])
+    assert np.array_equal(plain[:10], acting[:10])  # the same idle frames before the action
+    assert np.abs(plain[12:] - acting[12:]).mean() > 1  # the action's frames after it

@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -579,7 +579,8 @@ def render(
                 limits.append(mixaudio.frame_sample(starts[k + 1], fps, rate) - s0)
         track = mixaudio.speech_track(clips, total_samples, limits)
         del speech, clips
-        wav = mixaudio.write_mix(Path(tmp) / "mix.wav", track, timeline.music, rate)
+        wav = mixaudio.write_mix(Path(tmp) / "mix.wav", track, timeline.music, rate,
+                                 sounds=mixaudio.scene_sounds(timeline, counts, rate))
         del track
         stages["audio"] = time.perf_counter() - started
 
@@ -803,11 +804,12 @@ def _drawable(layer: Layer, first: int, last: int, size, channels: int, fps: flo
 
 def avatar_layer(model_path: os.PathLike | str, audio_path: os.PathLike | str, phonemes: list | None,
                  box: tuple[int, int, int, int], *, start: float | None = None,
-                 end: float | None = None) -> FramesLayer:
+                 end: float | None = None, actions: Sequence = ()) -> FramesLayer:
     """A FramesLayer of the avatar model speaking `audio_path` (its timed `phonemes` when known, e.g. from
     the TTS), fitted into `box` = (x, y, width, height), transparent around the person (the model's matte).
     The model is opened and the mouth track predicted when the scene starts; past the end of the speech the
-    avatar idles with its mouth at rest."""
+    avatar idles with its mouth at rest. `actions`: the model's actions (synthesis.avatar.render.ActionCue,
+    seconds from the layer's start) played at their times."""
     from synthesis.avatar.render import Renderer, speech_for_clip
 
     def source(fps: float, frames: int) -> Iterator[np.ndarray]:
@@ -820,6 +822,6 @@ def avatar_layer(model_path: os.PathLike | str, audio_path: os.PathLike | str, p
                 track = np.concatenate([track, rest]) if len(track) else rest
             model = renderer.model
             size = fitted_size((model.width, model.height), (box[2], box[3]))
-            yield from renderer.render(track, fps=fps, rgba=True, size=size)
+            yield from renderer.render(track, fps=fps, rgba=True, size=size, actions=actions)
 
     return FramesLayer(x=box[0], y=box[1], width=box[2], height=box[3], start=start, end=end, source=source)

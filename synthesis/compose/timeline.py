@@ -9,7 +9,9 @@ Frame accounting (so audio and pictures never drift): every scene lasts a whole 
 * without one, the scene lasts as long as its speech, rounded UP to a whole frame (speech is never cut).
 A scene starts at the sum of the frame counts before it; its speech starts at sample
 `round(start_frame * sample_rate / fps)` of the mixed track (exact for 25/30/50/60 fps at 48 kHz). Layer
-`start`/`end` are rounded to frames the same way."""
+`start`/`end` are rounded to frames the same way, and so are the scene sounds (`Sound`: an audio bed, the sound of
+a video): a sound starts at the sample of its first frame and stops at the sample of its last, and one that loops
+with a video's picture repeats with the picture's period (see `audio.scene_sounds`)."""
 
 from __future__ import annotations
 
@@ -53,7 +55,7 @@ class ImageBackground:
 @dataclass(frozen=True)
 class VideoBackground:
     """A video scaled to cover the canvas; it loops when shorter than the scene (or freezes on its last frame
-    with loop=False). Its own sound is not used (the scene's speech and the music are the sound track)."""
+    with loop=False). Its own sound is heard only when the scene lists it as a `Sound` (same path and loop)."""
 
     path: os.PathLike | str
     loop: bool = True
@@ -122,7 +124,7 @@ class TextLayer(Layer):
 class VideoLayer(Layer):
     """A video fitted (proportionally, "contain") into the box, playing from the layer's start. loop=False:
     it freezes on its last frame when shorter than the layer. alpha=True reads its alpha channel (VP9 WEBM
-    with alpha, ProRes 4444)."""
+    with alpha, ProRes 4444). Its sound is heard only when the scene lists it as a `Sound`."""
 
     path: os.PathLike | str = ""
     loop: bool = False
@@ -162,15 +164,41 @@ class Music:
 
 
 @dataclass
+class Sound:
+    """A sound of one scene mixed under its speech (mono): an audio bed, or the sound of a video layer or a video
+    background, from `start` to `end` seconds of the scene (None: its start / its end; rounded to frames like a
+    layer), at `gain` (linear), ducked under the speech when `duck` (like ducked music).
+
+    `loop`: repeat until the end. A file with a picture repeats with its picture's period (the length of its
+    video stream, as the compositor's video reader loops it), so sound and picture stay together on every pass;
+    a sound-only file repeats its own length. Without `loop` it plays once (a video's picture then freezes on its
+    last frame while the sound, if longer, plays on)."""
+
+    path: os.PathLike | str
+    gain: float = 1.0
+    start: float | None = None
+    end: float | None = None
+    loop: bool = False
+    duck: bool = True
+
+    def frame_range(self, scene_frames: int, fps: float) -> tuple[int, int]:
+        first = 0 if self.start is None else max(0, frames_for(self.start, fps))
+        last = scene_frames if self.end is None else min(scene_frames, frames_for(self.end, fps))
+        return first, max(first, last)
+
+
+@dataclass
 class Scene:
     """One scene: `duration` seconds (None: the length of `audio`), a background, layers drawn in list order
-    (later on top) and the scene's speech (any audio file ffmpeg reads; mono is taken)."""
+    (later on top), the scene's speech (any audio file ffmpeg reads; mono is taken) and other sounds mixed under
+    the speech (`sounds`: an audio bed, the sound of its videos)."""
 
     duration: float | None = None
     background: Background = field(default_factory=lambda: Colour((0, 0, 0)))
     layers: Sequence[Layer] = ()
     audio: os.PathLike | str | None = None
     audio_gain: float = 1.0
+    sounds: Sequence[Sound] = ()
 
     def frame_count(self, fps: float, audio_seconds: Callable[[Path], float] | None = None) -> int:
         if self.duration is not None:
@@ -234,6 +262,13 @@ class Timeline:
                     raise ValueError(f"scene {n}, layer {k}: fit must be contain, cover or stretch")
                 if isinstance(layer, FramesLayer) and layer.source is None:
                     raise ValueError(f"scene {n}, layer {k}: no frame source")
+            for k, sound in enumerate(scene.sounds, 1):
+                if not isinstance(sound, Sound) or not os.fspath(sound.path):
+                    raise ValueError(f"scene {n}, sound {k}: not a sound file")
+                if sound.gain < 0:
+                    raise ValueError(f"scene {n}, sound {k}: gain must not be negative")
+                if sound.start is not None and sound.end is not None and sound.end <= sound.start:
+                    raise ValueError(f"scene {n}, sound {k}: end must be after start")
             if scene.background is not None and not isinstance(scene.background,
                                                                Colour | ImageBackground | VideoBackground):
                 raise ValueError(f"scene {n}: unknown background {type(scene.background).__name__}")
