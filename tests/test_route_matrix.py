@@ -36,6 +36,9 @@ from tenancy.models import AuditLog
 from tenancy.policy import ACTION_PATTERN, READ_ONLY, is_allowed
 from tests.api_helpers import fast_password_hashing, send_json  # noqa: F401
 from videos import actions as photo_actions
+from videos import scripts as video_scripts
+from videos import video_jobs
+from videos.subtitle_files import SUBTITLE_FILE
 from voices import actions as voice_actions
 
 V1_PREFIX = "v1/<str:project_id>/"
@@ -88,6 +91,13 @@ OBJECT_IDS = {
         Actor.system(t.account), t.account, text_config={"name": "Matrix"}, preset_id="preset-photo-eileen",
         voice_asset_id="espeak-en-us-f", project=t.project).pk),
     "kind": lambda t: "photo",
+    "script_id": lambda t: str(video_scripts.create_script(Actor.system(t.account), t.account, _script_body(),
+                                                           project=t.project).pk),
+    "video_job_id": lambda t: str(video_jobs.create_video_job(Actor.system(t.account), t.account, _script_body(),
+                                                              project=t.project).pk),
+    "subtitle_job_id": lambda t: str(jobs.submit(Actor.system(t.account), t.account, SUBTITLE_FILE.name, {
+        "video_job_id": str(uuid.uuid4()), "script_id": None, "sequence_no": 0, "format": "SRT",
+        "callback_config": None}, project=t.project).pk),
     "file_id": lambda t: str(asset_actions.create_file(
         Actor.system(t.account), t.account, asset_id=_matrix_asset(t, "matrix-file-asset").pk,
         file_name="matrix.png", file_size=1024, base_url="http://testserver/")[0].pk),
@@ -98,6 +108,12 @@ def _tts_params() -> dict:
     return {"text": "matrix", "voice_asset_id": "espeak-en-us-f", "voice_tier": "PRESET", "ssml": False,
             "speed": 100, "pitch": 100, "volume": 140, "audio_format": "WAV", "sample_rate": 16000,
             "need_timestamp": False, "callback_url": "", "characters": 6}
+
+
+def _script_body() -> dict:
+    return {"script_name": "matrix", "model_asset_id": "preset-photo-eileen",
+            "voice_config": {"voice_asset_id": "espeak-en-us-f"},
+            "shoot_scripts": [{"script_type": "TEXT", "text_config": {"text": "matrix"}}]}
 
 
 def _matrix_asset(t, name: str):
