@@ -7,6 +7,7 @@ NAVIGATION = [
     ("Asset library", "console:assets", "metastudio:asset:show"),
     ("Avatar library", "console:avatars", "metastudio:avatar:show"),
     ("Avatar production", "console:avatar_new", "metastudio:avatar:show"),
+    ("Video production", "console:videos", "metastudio:video:show"),
     ("Photo digital human", "console:photos", "metastudio:photo:show"),
     ("Business cards", "console:cards", "metastudio:businesscard:show"),
     ("Voice library", "console:voices", "metastudio:voice:show"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console import assets_views, avatars_views, cards_views, photos_views, views, voices_views
+from console import assets_views, avatars_views, cards_views, photos_views, videos_views, views, voices_views
 
 app_name = "console"
 
@@ -72,6 +72,21 @@ urlpatterns = [
     path("cards/<uuid:card_id>/photo", cards_views.card_photo, name="card_photo"),
     path("cards/<uuid:card_id>/logo", cards_views.card_logo, name="card_logo"),
     path("cards/<uuid:card_id>/introduction", cards_views.card_audio, name="card_audio"),
+    path("videos/", videos_views.library, name="videos"),
+    path("videos/new", videos_views.new, name="video_new"),
+    path("videos/create", videos_views.create, name="video_create"),
+    path("videos/ppt-import", videos_views.ppt_import, name="video_ppt_import"),
+    path("videos/ppt-import/<uuid:job_id>", videos_views.ppt_import_state, name="video_ppt_import_state"),
+    path("videos/media/<uuid:asset_id>/<str:what>", videos_views.media, name="video_media"),
+    path("videos/renders/<uuid:job_id>/", videos_views.render_state, name="video_render_state"),
+    path("videos/renders/<uuid:job_id>/video", videos_views.render_file, name="video_render_file"),
+    path("videos/renders/<uuid:job_id>/cancel", videos_views.cancel_render, name="video_render_cancel"),
+    path("videos/<uuid:script_id>/", videos_views.edit, name="video_edit"),
+    path("videos/<uuid:script_id>/save", videos_views.save, name="video_save"),
+    path("videos/<uuid:script_id>/render", videos_views.render_script, name="video_render"),
+    path("videos/<uuid:script_id>/renders", videos_views.renders, name="video_renders"),
+    path("videos/<uuid:script_id>/copy", videos_views.copy, name="video_copy"),
+    path("videos/<uuid:script_id>/delete", videos_views.delete, name="video_delete"),
     path("iam/users/", views.users, name="users"),
     path("iam/users/<uuid:user_id>/", views.user_detail, name="user_detail"),
     path("iam/groups/", views.groups, name="groups"),
