@@ -207,20 +207,27 @@ def test_photo_layer_speaks_for_the_whole_scene(tmp_path):
     assert sum(1 for _ in layer.source(fps, expected + 10)) == expected + 10
 
 
-def test_a_trained_avatar_speaks_an_audio_scene_over_a_video(tenant, actor, tmp_path):
+def test_a_trained_avatar_speaks_an_audio_scene_over_a_video_with_its_actions(tenant, actor, tmp_path):
     from synthesis.avatar import testmedia
-    from synthesis.avatar.training import train_avatar
+    from synthesis.avatar.training import ActionMark, train_avatar
 
     clip = tmp_path / "talk.mp4"
     testmedia.make_talking_clip(clip, seconds=4, size=(256, 256), green_screen=True)
-    model = _asset(tenant, Path(train_avatar(clip, tmp_path / "train").model_path), Asset.Type.HUMAN_MODEL_2D)
+    trained = train_avatar(clip, tmp_path / "train", actions=[ActionMark("wave", 2.5, 3.5)])
+    model = _asset(tenant, Path(trained.model_path), Asset.Type.HUMAN_MODEL_2D)
+    # the library says the model has "nod" too (as a stale card could): the render finds out
+    Asset.objects.filter(pk=model.pk).update(media_info={"supports_actions": True, "actions": ["wave", "nod"]})
     audio = _asset(tenant, ms.make_wav(tmp_path / "speech.wav", rate=16000, channels=1, seconds=1.2),
                    Asset.Type.MUSIC)
     background = _asset(tenant, ms.make_video(tmp_path / "background.mp4", seconds=1), Asset.Type.VIDEO)
-    body = {"script_name": "Model", "model_asset_id": str(model.pk), "video_config": {"frame_rate": 25},
-            "shoot_scripts": [{"script_type": "AUDIO", "audio_asset_id": str(audio.pk), "background_config": [
-                {"background_type": "VIDEO", "background_asset_id": str(background.pk)}]}]}
-    script = scripts.create_script(actor, tenant.account, body, project=tenant.project)
+
+    def body(action: str) -> dict:
+        return {"script_name": "Model", "model_asset_id": str(model.pk), "video_config": {"frame_rate": 25},
+                "shoot_scripts": [{"script_type": "AUDIO", "audio_asset_id": str(audio.pk), "background_config": [
+                    {"background_type": "VIDEO", "background_asset_id": str(background.pk)}],
+                    "audio_drive_action_config": [{"action_name": action, "action_start_time": 0.3}]}]}
+
+    script = scripts.create_script(actor, tenant.account, body("wave"), project=tenant.project)
     assert script.model_kind == "HUMAN_MODEL_2D" and script.voice_config == {}
     job = small(rendering.submit_render(actor, script))
     assert jobs.run(str(job.pk)) == "done", Job.objects.get(pk=job.pk).error_msg
@@ -228,3 +235,127 @@ def test_a_trained_avatar_speaks_an_audio_scene_over_a_video(tenant, actor, tmp_
     assert job.result["duration"] == pytest.approx(1.2, abs=0.05)
     assert set(UsageRecord.objects.filter(source_job_id=job.pk).values_list("resource_type", flat=True)) == {
         "VIDEO_2D"}
+    # an action the model file does not have: the job fails at lip-sync, naming it, and charges nothing
+    script = scripts.create_script(actor, tenant.account, body("nod"), project=tenant.project)
+    job = small(rendering.submit_render(actor, script))
+    assert jobs.run(str(job.pk)) == "failed"
+    job.refresh_from_db()
+    assert job.error_msg.startswith("lip-sync: scene 1: ") and "'nod'" in job.error_msg and "wave" in job.error_msg
+    assert not UsageRecord.objects.filter(source_job_id=job.pk).exists()
+
+
+# --- sounds, recognised words and damaged media ---------------------------------------------------------------
+
+def _speech_wav(path: Path, text: str, *, silence_s: float = 0.0) -> Path:
+    """`text` spoken by the test voice, then `silence_s` of silence."""
+    from synthesis.speech import catalog, synth
+    from synthesis.speech.audio import encode
+    from synthesis.speech.types import SynthesisOptions
+
+    result = synth.synthesize(text, voice_id=catalog.get_voice(VOICE).voice_id,
+                              options=SynthesisOptions(sample_rate=24000))
+    pcm = np.concatenate([result.pcm, np.zeros(int(silence_s * result.sample_rate), result.pcm.dtype)])
+    path.write_bytes(encode(pcm, result.sample_rate, "wav"))
+    return path
+
+
+def _audio(path: Path) -> np.ndarray:
+    import subprocess
+
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-vn", "-ac", "1", "-ar", "48000", "-f", "s16le",
+                          "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.int16).astype(np.float64)
+
+
+def _tone_db(pcm: np.ndarray, freq: float, a: float, b: float) -> float:
+    """Level (dB) of a narrow band around `freq` in [a, b) seconds: a steady tone stands far above speech."""
+    part = pcm[int(a * 48000): int(b * 48000)]
+    spectrum = np.abs(np.fft.rfft(part * np.hanning(len(part)))) / len(part)
+    freqs = np.fft.rfftfreq(len(part), 1 / 48000)
+    return 20 * np.log10(spectrum[np.abs(freqs - freq) < 4].max() + 1e-9)
+
+
+def test_an_audio_bed_a_video_sound_and_recognised_words_are_in_the_video(tenant, actor, tmp_path):
+    from synthesis.compose.audio import decode_mono
+
+    greeting = _speech_wav(tmp_path / "greeting.wav", "Good morning everyone.", silence_s=1.0)
+    speech = _asset(tenant, greeting, Asset.Type.MUSIC)
+    bed = _asset(tenant, ms.make_wav(tmp_path / "bed.wav", seconds=0.7), Asset.Type.MUSIC)  # 330 Hz, looped
+    clip = _asset(tenant, ms.make_video(tmp_path / "clip.mp4", seconds=1), Asset.Type.VIDEO)  # 440 Hz
+    body = {
+        "script_name": "Sounds", "model_asset_id": PRESET, "voice_config": {"voice_asset_id": VOICE},
+        "video_config": {"frame_rate": 25, "is_subtitle_enable": True},
+        "shoot_scripts": [
+            {"script_type": "AUDIO", "audio_asset_id": str(speech.pk), "background_config": [
+                {"background_type": "COLOR", "background_color_config": "#203040"},
+                {"background_type": "AUDIO", "background_asset_id": str(bed.pk)}]},
+            {"script_type": "TEXT", "text_config": {"text": TEXTS[1]}, "layer_config": [
+                {"layer_type": "VIDEO", "asset_id": str(clip.pk), "position": {"dx": 0, "dy": 0, "layer_index": 1},
+                 "size": {"width": 640, "height": 360}, "video_config": {"video_sound": 100, "loop_count": 0}}]},
+        ],
+    }
+    script = scripts.create_script(actor, tenant.account, body, project=tenant.project)
+    job = Job.objects.get(pk=rendering.submit_render(actor, script).pk)
+    Job.objects.filter(pk=job.pk).update(params={**job.params, "output_size": [320, 180],
+                                                 "output_asset_name": "Morning greeting"})
+    assert jobs.run(str(job.pk)) == "done", Job.objects.get(pk=job.pk).error_msg
+    job.refresh_from_db()
+    video = Asset.objects.get(pk=job.result["asset_id"])
+    assert job.result["asset_name"] == video.name == "Morning greeting"
+    first = math.ceil(len(decode_mono(greeting)) / 48000 * 25) / 25  # the audio scene, whole frames
+    # the words: recognised in the audio scene, from the TTS in the text scene, offset by the first scene
+    words = job.result["subtitle_words"]
+    assert all(len(word) == 5 for word in words)
+    heard = [word for word in words if word[1] < first]
+    said = [word for word in words if word[1] >= first]
+    assert "morning" in " ".join(word[0] for word in heard).lower() and heard[-1][3] is True
+    assert "".join(word[0] for word in said).replace(" ", "") == "Thankyou,goodbye."
+    assert said[0][1] == pytest.approx(first, abs=0.3) and said[-1][2] <= job.result["duration"] + 0.05
+    # the sound: the bed under the audio scene, the video's sound in the text scene, each only there
+    pcm = _audio(Path(video.files.get(category=AssetFile.Category.MAIN).stored.path))
+    end = len(pcm) / 48000
+    quiet = pcm[int((first - 0.35) * 48000): int((first - 0.05) * 48000)]  # no speech: the bed at its own level
+    bed_rms = np.sqrt(np.mean(decode_mono(tmp_path / "bed.wav").astype(np.float64) ** 2))
+    assert np.sqrt(np.mean(quiet ** 2)) == pytest.approx(bed_rms, rel=0.2)
+    assert _tone_db(pcm, 330, first - 0.35, first - 0.05) - _tone_db(pcm, 330, first + 0.05, first + 0.35) > 12
+    assert _tone_db(pcm, 440, first + 0.05, end - 0.05) - _tone_db(pcm, 440, 0.05, first - 0.05) > 12
+    # a retry that finds the stored video returns the same words without speaking or recognising again
+    Job.objects.filter(pk=job.pk).update(state=Job.State.WAITING)
+    assert jobs.run(str(job.pk)) == "done"
+    assert Job.objects.get(pk=job.pk).result["subtitle_words"] == words
+    assert video.files.filter(category=AssetFile.Category.OTHER, name=rendering.WORDS_FILE).count() == 1
+
+
+def test_damaged_media_fails_the_render_at_its_stage_and_charges_nothing(tenant, actor, tmp_path, image):
+    speech = _asset(tenant, _speech_wav(tmp_path / "hello.wav", "Hello."), Asset.Type.MUSIC)
+    clip = _asset(tenant, ms.make_video(tmp_path / "clip.mp4", seconds=1), Asset.Type.VIDEO)
+    layer = {"layer_type": "VIDEO", "asset_id": str(clip.pk), "position": {"dx": 0, "dy": 0, "layer_index": 1},
+             "size": {"width": 640, "height": 360}}
+    body = {"script_name": "Damaged", "model_asset_id": PRESET, "video_config": {"frame_rate": 25},
+            "shoot_scripts": [{"script_type": "AUDIO", "audio_asset_id": str(speech.pk), "layer_config": [layer]}]}
+    script = scripts.create_script(actor, tenant.account, body, project=tenant.project)
+
+    def damage(asset):  # the stored bytes overwritten after the checks on upload
+        Path(asset.files.get(category=AssetFile.Category.MAIN).stored.path).write_bytes(bytes(range(256)) * 64)
+
+    cases = ((clip, "compose: the video layer"), (speech, "speech: the audio of scene 1"))
+    for asset, message in cases:
+        damage(asset)
+        job = small(rendering.submit_render(actor, script))
+        assert jobs.run(str(job.pk)) == "failed"
+        job.refresh_from_db()
+        assert job.error_msg.startswith(f"{message} (asset {asset.pk}) cannot be read"), job.error_msg
+        assert not UsageRecord.objects.filter(account=tenant.account).exists()
+        assert not Asset.objects.filter(account=tenant.account, type=Asset.Type.VIDEO,
+                                        created_by_platform=True).exists()
+
+
+def test_an_action_at_a_text_position_starts_with_the_word_there(tenant, tmp_path):
+    scene = {"text_config": {"text": "Hello and welcome.", "ssml": False},
+             "action_config": [{"action_name": "wave", "text_position": 12}, {"action_name": "nod", "text_position": 0},
+                               {"action_name": "bow", "text_position": 17}]}
+    spoken = rendering._speak(tenant.account, {"voice_asset_id": VOICE}, scene, tmp_path / "speech.wav")
+    assert [word.text.strip() for word in spoken.words] == ["Hello", "and", "welcome."]
+    welcome = spoken.words[2].start
+    assert spoken.actions[:2] == [("wave", welcome), ("nod", spoken.words[0].start)]  # inside "welcome": its start
+    assert spoken.actions[2][0] == "bow" and spoken.actions[2][1] >= spoken.words[2].end  # after the last word
