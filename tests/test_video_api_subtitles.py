@@ -177,3 +177,33 @@ def test_subtitle_files_iam_tenant_isolation_and_callback(api, tenant, other_ten
         assert_error(call(api, other_tenant.owner, "get", url(other_tenant, "subtitle-files", job_id) + tail), 404,
                      "MSS.00000004", "job_id")
     assert_error(call(api, tenant.owner, "get", url(tenant, "subtitle-files", render.pk)), 404, "MSS.00000004")
+
+
+def test_a_small_video_through_the_whole_api(api, tenant):
+    """Inline script -> render job (at 320x180) -> SUCCEED with metered minutes and the named asset -> subtitles of
+    what was said."""
+    inline = script_body(shoot_scripts=[scene("Hello and welcome.")])
+    del inline["script_name"]
+    created = call(api, tenant.owner, "post", url(tenant, "2d-digital-human-videos"),
+                   {**inline, "output_asset_config": {"asset_name": "API video"}})
+    assert created.status_code == 201, created.content
+    job_id = created.json()["job_id"]
+    job = Job.objects.get(pk=job_id)
+    Job.objects.filter(pk=job_id).update(params={**job.params, "output_size": [320, 180]})
+    assert jobs.run(job_id) == "done", Job.objects.get(pk=job_id).error_msg
+    shown = call(api, tenant.member, "get", url(tenant, "2d-digital-human-videos", job_id)).json()
+    assert (shown["state"], shown["progress"], shown["error_info"]) == ("SUCCEED", 100, None)
+    assert 0.5 < shown["duration"] < 5 and shown["script_id"] is None
+    minutes = shown["charged_minutes"]
+    assert isinstance(minutes, str) and len(minutes.split(".")[1]) == 2
+    assert float(minutes) == pytest.approx(shown["duration"] / 60, abs=0.005)
+    output = shown["output_asset_config"]
+    assert output["asset_name"] == "API video" and output["cover_url"] and output["preview_video_url"]
+    listed = call(api, tenant.member, "get", url(tenant, "digital-human-videos")).json()
+    assert listed["jobs"][0]["job_id"] == job_id and listed["jobs"][0]["output_asset_config"] == {
+        key: output[key] for key in ("asset_id", "asset_name", "asset_url", "cover_url", "preview_video_url")}
+
+    text, _ = download(api, tenant, make_file(api, tenant, {"video_job_id": job_id}))
+    cues = parse_srt(text)
+    assert " ".join(line for cue in cues for line in cue.lines) == "Hello and welcome"
+    assert 0 <= cues[0].start < cues[-1].end <= shown["duration"] + 0.05
