@@ -38,6 +38,7 @@ from tests.api_helpers import fast_password_hashing, send_json  # noqa: F401
 from videos import actions as photo_actions
 from videos import scripts as video_scripts
 from videos import video_jobs
+from videos.ppt_import import PPT_IMPORT
 from videos.subtitle_files import SUBTITLE_FILE
 from voices import actions as voice_actions
 
@@ -98,6 +99,8 @@ OBJECT_IDS = {
     "subtitle_job_id": lambda t: str(jobs.submit(Actor.system(t.account), t.account, SUBTITLE_FILE.name, {
         "video_job_id": str(uuid.uuid4()), "script_id": None, "sequence_no": 0, "format": "SRT",
         "callback_config": None}, project=t.project).pk),
+    "ppt_import_job_id": lambda t: str(jobs.submit(Actor.system(t.account), t.account, PPT_IMPORT.name,
+                                                   {"ppt_asset_id": str(uuid.uuid4())}, project=t.project).pk),
     "file_id": lambda t: str(asset_actions.create_file(
         Actor.system(t.account), t.account, asset_id=_matrix_asset(t, "matrix-file-asset").pk,
         file_name="matrix.png", file_size=1024, base_url="http://testserver/")[0].pk),

@@ -7,6 +7,7 @@ video = views.PhotoVideoViewSet
 script = video_views.VideoScriptViewSet
 render = video_views.RenderJobViewSet
 subtitle = video_views.SubtitleFileViewSet
+ppt = video_views.PptImportViewSet
 
 urlpatterns = [
     path("photo-detection", detection.as_view({"post": "create"})),
@@ -28,4 +29,7 @@ urlpatterns = [
     path("subtitle-files", subtitle.as_view({"post": "create"})),
     path("subtitle-files/<str:subtitle_job_id>", subtitle.as_view({"get": "retrieve"})),
     path("subtitle-files/<str:subtitle_job_id>/file", subtitle.as_view({"get": "download"})),
+    # our extension: a PPT, PPTX or PDF asset as one scene per page
+    path("video-ppt-imports", ppt.as_view({"post": "create"})),
+    path("video-ppt-imports/<str:ppt_import_job_id>", ppt.as_view({"get": "retrieve"})),
 ]

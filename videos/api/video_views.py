@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from metastudio.api.views import TenantViewSet, json_body, query_time
 from metastudio.errors import InvalidParameter, NotFound, StateConflict, is_uuid
 from metastudio.jobs import Job
-from videos import scripts, subtitle_files, video_jobs
+from videos import ppt_import, scripts, subtitle_files, video_jobs
 from videos.api import video_serializers as s
 from videos.api.views import _KindViewSet
 from videos.callbacks import JOB_TYPES
@@ -19,7 +19,6 @@ from videos.models import VideoScript
 
 RENDER = "videos.render"
 PHOTO_VIDEO = "videos.photo_video"
-PPT_IMPORT = "videos.ppt_import"
 LISTED_KINDS = {JOB_TYPES[RENDER]: RENDER, JOB_TYPES[PHOTO_VIDEO]: PHOTO_VIDEO}
 SORT_DIRS = ("asc", "desc")
 
@@ -184,16 +183,17 @@ class PptImportViewSet(_VisibleKindViewSet):
     """Our extension (MetaStudio's console imports PPT pages; its API has no such call): a PPT, PPTX or PDF
     asset becomes one scene per page, the page as the background and the slide notes as the scene's text."""
 
-    kind = PPT_IMPORT
+    kind = ppt_import.PPT_IMPORT.name
     lookup_url_kwarg = "ppt_import_job_id"
     iam_actions = {"create": "metastudio:video:create", "retrieve": "metastudio:video:show"}
     rate_limits = {"create": None, "retrieve": None}
 
     @extend_schema(request=None)
     def create(self, request, project_id):
-        from videos import ppt_import
-
         body = json_body(request)
+        if body.get("ppt_asset_id") in (None, ""):
+            raise InvalidParameter("is required: the id of a PPT asset (a PPT, PPTX or PDF file)",
+                                   field="ppt_asset_id")
         job = ppt_import.submit_ppt_import(self.actor(), self.account, body.get("ppt_asset_id"),
                                            project=self.project)
         return Response({"job_id": str(job.pk)}, status=201)
