@@ -6,4 +6,5 @@ class VideosConfig(AppConfig):
     verbose_name = "Video production"
 
     def ready(self):
-        from videos import rendering, tasks  # noqa: F401  (register the video production and photo job kinds)
+        # register the job kinds: video renders, PPT imports, subtitle files, photo detection and photo videos
+        from videos import ppt_import, rendering, subtitle_files, tasks  # noqa: F401
