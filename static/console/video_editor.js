@@ -1027,30 +1027,37 @@
     body.video_config.height = landscape ? short : long;
   }
 
+  // 16:9 <-> 9:16: the avatar takes the default place of the new canvas; other layers keep their centre (as a share
+  // of the canvas) and shrink to fit; text shrinks with its box.
   function setViewMode(mode) {
     if (mode === body.view_mode) return;
     const [ow, oh] = canvasSize();
     const [nw, nh] = limits.canvas[mode];
-    const sx = nw / ow;
-    const sy = nh / oh;
-    const k = Math.min(sx, sy);
-    const clamp = (v, low, high) => Math.max(low, Math.min(high, Math.round(v)));
-    scenes().forEach((s) => s.layer_config.forEach((item) => {
-      const w = Math.max(1, Math.round(item.size.width * k));
-      const h = Math.max(1, Math.round(item.size.height * k));
-      const cx = (item.position.dx + item.size.width / 2) * sx;
-      const bottom = (item.position.dy + item.size.height) * sy;
-      const cy = (item.position.dy + item.size.height / 2) * sy;
-      item.position.dx = clamp(cx - w / 2, -nw, nw);
-      item.position.dy = clamp(item.layer_type === "HUMAN" ? bottom - h : cy - h / 2, -nh, nh);
-      item.size.width = w;
-      item.size.height = h;
-    }));
     const resolution = resolutionOf();
     body.view_mode = mode;
     body.video_config.view_mode = mode;
     body.video_config.canvas = {width: nw, height: nh};
     setResolution(resolution, mode);
+    const sx = nw / ow;
+    const sy = nh / oh;
+    const k = Math.min(sx, sy);
+    const clamp = (v, low, high) => Math.max(low, Math.min(high, Math.round(v)));
+    scenes().forEach((s) => s.layer_config.forEach((item, index) => {
+      if (item.layer_type === "HUMAN") {
+        const placed = humanLayer(item.position.layer_index);
+        s.layer_config[index] = {...item, position: placed.position, size: placed.size};
+        return;
+      }
+      const w = Math.max(1, Math.round(item.size.width * k));
+      const h = Math.max(1, Math.round(item.size.height * k));
+      item.position.dx = clamp((item.position.dx + item.size.width / 2) * sx - w / 2, -nw, nw);
+      item.position.dy = clamp((item.position.dy + item.size.height / 2) * sy - h / 2, -nh, nh);
+      item.size.width = w;
+      item.size.height = h;
+      if (item.text_config && item.text_config.font_size) {
+        item.text_config.font_size = clamp(item.text_config.font_size * k, 8, 400);
+      }
+    }));
     const subtitles = body.video_config.subtitle_config;
     if (subtitles) ["dx", "dy", "w", "h"].forEach((key) => delete subtitles[key]); // the new canvas's default box
     changed();
@@ -1365,6 +1372,5 @@
   }
   new ResizeObserver(() => renderStage()).observe(stage);
   renderAll();
-  if (!scriptId) changed();
   if (config.latest_render) followRender(config.latest_render);
 })();
