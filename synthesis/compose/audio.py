@@ -47,8 +47,8 @@ SOUND_DUCK = Music(path="", duck=True, duck_db=12.0)
 
 
 def decode_mono(path: os.PathLike | str, rate: int = SAMPLE_RATE, *, seconds: float | None = None) -> np.ndarray:
-    """Any audio (or the sound of a video) as int16 mono at `rate` (channels averaged); only the first
-    `seconds` when given."""
+    """Any audio (or the sound of a video) as int16 mono at `rate` (ffmpeg's downmix: the same signal in both
+    channels of a stereo file comes out 3 dB lower); only the first `seconds` when given."""
     limit = ["-t", f"{max(seconds, 0.001):.6f}"] if seconds is not None else []
     proc = _tools.run(["ffmpeg", "-nostdin", "-v", "error", *_tools.INPUT_GUARD, "-i", _tools.abspath(path),
                        *limit, "-vn", "-ac", "1", "-ar", str(rate), "-f", "s16le", "-"],
