@@ -463,3 +463,18 @@ def test_a_failed_job_reports_its_stage_and_a_bad_callback_never_raises(tenant, 
     assert not pending and not _queued_callbacks(quiet)
     waiting = render_job(tenant, images, params=params)
     assert callbacks.send_callback(str(waiting.pk)) is False  # not ended: nothing to report
+
+
+def test_a_failed_render_queues_its_callback(api, tenant, images, django_capture_on_commit_callbacks):
+    script = make_script(tenant, images)
+    created = call(api, tenant.owner, "post", url(tenant, VIDEOS),
+                   {"script_id": str(script.pk), "callback_config": {"callback_url": "http://127.0.0.1:9/done"}})
+    job_id = created.json()["job_id"]
+    Asset.objects.filter(pk=images[0].pk).update(state=Asset.State.BLOCK)  # fails at "checking", nothing rendered
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.run(job_id) == "failed"
+    job = Job.objects.get(pk=job_id)
+    assert job.error_msg.startswith("checking: ")
+    (task,) = _queued_callbacks(job)
+    assert task["func"] == "videos.callbacks.send_callback"
+    assert callbacks.callback_body(job)["error_info"]["error_msg"].startswith("checking: ")

@@ -207,3 +207,6 @@ def test_a_small_video_through_the_whole_api(api, tenant):
     cues = parse_srt(text)
     assert " ".join(line for cue in cues for line in cue.lines) == "Hello and welcome"
     assert 0 <= cues[0].start < cues[-1].end <= shown["duration"] + 0.05
+    scene_text, _ = download(api, tenant, make_file(api, tenant, {"video_job_id": job_id, "sequence_no": 1,
+                                                                  "format": "VTT"}))
+    assert scene_text.startswith("WEBVTT") and "Hello and welcome" in scene_text

@@ -25,8 +25,8 @@ smaller render of the same layout: previews, tests; not settable through any API
   synthesis.compose.compositor: MP4 (H.264 + AAC), or WEBM (VP9) / MOV (ProRes 4444) that keep a transparent
   background. A scene lasts its speech, or longer when a video layer has `is_play_the_entire_video` (to that
   video's end, once through).
-- "storing" (96 %): the video as a platform-made VIDEO asset (media_info: video_script_id, video_job_id) with the
-  timed words as its OTHER file `subtitle_words.json`.
+- "storing" (96 %): the video as a platform-made VIDEO asset (media_info: video_script_id, video_job_id,
+  scene_times) with the timed words as its OTHER file `subtitle_words.json`.
 
 Sounds besides the speech (synthesis.compose.audio): an AUDIO background is a bed under the scene's speech at its
 own level, looped through the scene and ducked 12 dB under the speech; a VIDEO layer is heard at `video_sound`
@@ -37,7 +37,9 @@ video_config in the cleaned script), and heard like a layer if its item carries 
 Result: {"asset_id", "asset_name", "duration" (seconds), "charged_minutes" (string, 2 decimals), "subtitle_words":
 [[text, start_s, end_s, paragraph_end, space_before], ...]}: every word of the video on its timeline exactly as
 the captions are burned in (TEXT scenes from the TTS timings, AUDIO scenes from recognition; a scene's words are
-offset by its first frame), for SRT/VTT sidecars; `space_before` may be null (guess: a space unless CJK).
+offset by its first frame), for SRT/VTT sidecars; `space_before` may be null (guess: a space unless CJK);
+"scene_times": [[start_s, end_s], ...] of each scene on the video's timeline (per-scene subtitle files).
+The caller's callback URL (videos.callbacks) is told once the job ends, whichever way, after commit.
 
 A retry after the video was stored finds it (and its words file) and does not render again. Usage (VIDEO_2D
 seconds, TTS characters per voice tier) is recorded in the engine's completing transaction, once per job. Every
@@ -56,6 +58,7 @@ loops for the whole scene rather than that many times), the subtitle box's `w`/`
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import tempfile
 from dataclasses import dataclass, field
@@ -75,7 +78,7 @@ from videos.models import VideoScript
 
 RENDER = register_kind(JobKind(name="videos.render", label="Video production", iam_resource="video",
                                handler="videos.rendering.render_script", on_fail="videos.rendering.render_failed",
-                               lease_seconds=600, max_attempts=2))
+                               on_succeed="videos.callbacks.job_finished", lease_seconds=600, max_attempts=2))
 VIDEO_RESOURCE = "VIDEO_2D"  # metered in seconds, charged in minutes (videos.actions.billable_minutes)
 SPEECH_SAMPLE_RATE = 24000
 DEFAULT_HUMAN_HEIGHT = 0.8  # share of the output height of an avatar placed by default
@@ -98,12 +101,15 @@ def submit_render(actor: Actor, script: VideoScript, *, project=None) -> jobs.Jo
 
 def render_failed(job) -> None:
     """on_fail: a video stored by an attempt that then failed (the worker was lost after storing it and the
-    attempts ran out) was never charged; it is removed rather than left in the library."""
+    attempts ran out) was never charged; it is removed rather than left in the library. The caller's callback
+    URL, if any, hears of the failure (or of the cancel of a waiting job) after commit."""
     from assets.actions import delete_asset
+    from videos import callbacks
 
     for video in Asset.objects.filter(account=job.account, type=Asset.Type.VIDEO,
                                       media_info__video_job_id=str(job.pk)):
         delete_asset(Actor.system(job.account), video, force=True)
+    callbacks.job_finished(job)
 
 
 # --- the handler ----------------------------------------------------------------------------------------------
@@ -168,14 +174,14 @@ def render_script(run: JobRun) -> dict:
             humans = _avatar_layers(snapshot, speech, files)
         run.progress(35, "compose")
         with _Stage("compose"):
-            timeline, words = _timeline(snapshot, speech, humans, files)
+            timeline, words, scene_times = _timeline(snapshot, speech, humans, files)
         from synthesis.compose.compositor import render
 
         with _Stage("compose"):
             clip = render(timeline, work / f"video.{extension}", codec=codec, progress=run.scaled_progress(35, 95)).path
         run.progress(96, "storing")
         with _Stage("storing"):
-            video = _store(run, snapshot, Path(clip), work, extension, words)
+            video = _store(run, snapshot, Path(clip), work, extension, words, scene_times)
     return _finish(run, video, words)
 
 
@@ -499,8 +505,8 @@ def _subtitles(snapshot: dict, words: list):
     return SubtitleTrack(cues_for_style(words, size, style), size, style)
 
 
-def _timeline(snapshot: dict, speech: list[_Speech], humans: list, files: _Files) -> tuple[object, list]:
-    """(the timeline, the video's timed words)."""
+def _timeline(snapshot: dict, speech: list[_Speech], humans: list, files: _Files) -> tuple[object, list, list]:
+    """(the timeline, the video's timed words, [start_s, end_s] of each scene on the video's timeline)."""
     from synthesis.compose.timeline import Canvas, Scene, Timeline
 
     video = snapshot["video_config"]
@@ -518,7 +524,10 @@ def _timeline(snapshot: dict, speech: list[_Speech], humans: list, files: _Files
     words = _timed_words(speech, frames, fps)
     timeline = Timeline(Canvas(video["width"], video["height"], fps=fps, alpha=transparent), scenes,
                         music=_music(snapshot, files), subtitles=_subtitles(snapshot, words))
-    return timeline, words
+    ends = list(itertools.accumulate(frames))
+    scene_times = [[round((end - count) / fps, 3), round(end / fps, 3)]
+                   for end, count in zip(ends, frames, strict=True)]
+    return timeline, words, scene_times
 
 
 # --- storing and metering -----------------------------------------------------------------------------------------
@@ -533,7 +542,8 @@ def words_json(words: list) -> list:
 
 
 @transaction.atomic
-def _store(run: JobRun, snapshot: dict, clip: Path, work: Path, extension: str, words: list) -> Asset:
+def _store(run: JobRun, snapshot: dict, clip: Path, work: Path, extension: str, words: list,
+           scene_times: list) -> Asset:
     """The video as a platform VIDEO asset, with its timed words as an OTHER file (so a retry that finds the
     video returns them too, without speaking or recognising anything again)."""
     import json
@@ -545,7 +555,7 @@ def _store(run: JobRun, snapshot: dict, clip: Path, work: Path, extension: str, 
     name = params.get("output_asset_name") or f"{snapshot['script_name']} {timezone.now():%Y-%m-%d %H:%M:%S}"
     video = store_platform_video(run.job, clip, work, name=name, extension=extension,
                                  media_info={"video_script_id": params.get("script_id"),
-                                             "video_job_id": str(run.job.pk)})
+                                             "video_job_id": str(run.job.pk), "scene_times": scene_times})
     listing = work / WORDS_FILE
     listing.write_text(json.dumps(words_json(words), ensure_ascii=False), encoding="utf-8")
     stored = store_generated_file(video, AssetFile.Category.OTHER, listing, name=WORDS_FILE, file_type="json")
@@ -576,4 +586,5 @@ def _finish(run: JobRun, video: Asset, words: list) -> dict:
 
         run.meter(speech.tts_resource(params["voice_tier"]), characters, "characters")
     return {"asset_id": str(video.pk), "asset_name": video.name, "duration": seconds,
-            "charged_minutes": str(actions.billable_minutes(seconds)), "subtitle_words": words_json(words)}
+            "charged_minutes": str(actions.billable_minutes(seconds)), "subtitle_words": words_json(words),
+            "scene_times": (video.media_info or {}).get("scene_times") or []}
