@@ -90,13 +90,9 @@ ModelKind = VideoScript.ModelKind
 
 def submit_render(actor: Actor, script: VideoScript, *, project=None) -> jobs.Job:
     """Queue the render of `script` as it is now (cleaned again: its assets and voice must still be usable)."""
-    cleaned = scripts.clean_script(script.account, scripts.script_body(script))
-    params = {"script_id": str(script.pk), "snapshot": cleaned, "voice_tier": None}
-    if cleaned["voice_config"]:
-        from voices import speech
+    from videos.video_jobs import create_video_job
 
-        params["voice_tier"] = speech.resolve_voice(script.account, cleaned["voice_config"]["voice_asset_id"]).tier
-    return jobs.submit(actor, script.account, RENDER.name, params, project=project or script.project)
+    return create_video_job(actor, script.account, {"script_id": str(script.pk)}, project=project)
 
 
 def render_failed(job) -> None:
