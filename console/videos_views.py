@@ -238,7 +238,7 @@ def _materials(account) -> dict:
             "file": reverse("console:video_media", args=[asset.pk, "file"]),
             "width": info.get("width"), "height": info.get("height"),
             "duration": info.get("duration_s"), "pages": info.get("pages"),
-            "platform": asset.created_by_platform,
+            "background": asset.has_property("BACKGROUND_IMG"),  # e.g. the pages of an imported PPT
         })
     return {
         "images": found[Asset.Type.IMAGE], "videos": found[Asset.Type.VIDEO], "music": found[Asset.Type.MUSIC],

@@ -170,6 +170,15 @@ def test_build_a_three_scene_video_and_render_it(platform, browser, materials):
     dragged_x = int(page.input_value("[data-testid=layer-position-dx]"))
     assert page.locator("[data-testid=layer-human].selected").count() == 1
     assert dragged_x < 1920 - 200 and human.bounding_box()["x"] < box["x"] - 100
+    width, height = (int(page.input_value(f"[data-testid=layer-size-{side}]")) for side in ("width", "height"))
+    handle = page.locator("[data-testid=layer-resize]").bounding_box()
+    page.mouse.move(handle["x"] + 5, handle["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(handle["x"] + 45, handle["y"] + 5, steps=4)
+    page.mouse.up()
+    resized = int(page.input_value("[data-testid=layer-size-width]"))
+    assert resized > width + 40  # the avatar keeps its proportions
+    assert int(page.input_value("[data-testid=layer-size-height]")) == pytest.approx(height * resized / width, abs=2)
 
     # 5. An empty scene is refused at its field; fixed, the script is saved.
     page.click("[data-testid=scene-thumb] >> nth=1")

@@ -323,6 +323,7 @@
       stage.appendChild(img);
     }
     if (s) s.layer_config.forEach((item, index) => stage.appendChild(layerElement(item, index)));
+    if (s && !s.layer_config.some((item) => item.layer_type === "HUMAN")) stage.appendChild(defaultAvatar(s));
     if (s && body.video_config.is_subtitle_enable) stage.appendChild(subtitlePreview(s));
     if ($("safe-area-toggle").checked) {
       const safe = document.createElement("div");
@@ -338,6 +339,38 @@
       renderScene();
     }
   });
+
+  // A scene without a HUMAN layer shows the avatar where the renderer puts it (centred, standing on the bottom
+  // edge, 80 % of the height, on top); taking it makes that placement the scene's HUMAN layer.
+  function defaultAvatar(s) {
+    const [cw, ch] = canvasSize();
+    let h = 0.8 * ch;
+    let w = h * avatarAspect;
+    if (w > cw) { w = cw; h = cw / avatarAspect; }
+    const item = {layer_type: "HUMAN", position: {dx: Math.round((cw - w) / 2), dy: Math.round(ch - h), layer_index: s.layer_config.length + 1},
+                  size: {width: Math.round(w), height: Math.round(h)}};
+    const el = document.createElement("div");
+    el.className = "vs-layer vs-layer-human vs-default";
+    el.dataset.testid = "layer-human";
+    el.title = "The avatar, placed by default: drag it to place it";
+    place(el, item);
+    const img = document.createElement("img");
+    img.alt = ""; img.draggable = false; img.src = avatarPicture();
+    el.appendChild(img);
+    if (!readOnly) {
+      el.addEventListener("pointerdown", (event) => {
+        if (event.button !== 0) return;
+        s.layer_config.push(item);
+        reindex(s.layer_config);
+        selected = s.layer_config.length - 1;
+        changed();
+        renderScene();
+        const placed = stage.querySelector(`.vs-layer[data-index="${selected}"]`);
+        if (placed) startDrag(event, placed, selected);
+      });
+    }
+    return el;
+  }
 
   function subtitlePreview(s) {
     const [cw, ch] = canvasSize();
@@ -474,7 +507,7 @@
       wrap.dataset.layerField = "text_config.text";
       const text = document.createElement("input");
       text.type = "text"; text.maxLength = limits.text_layer_chars; text.value = config.text || "";
-      text.dataset.testid = "layer-text"; text.disabled = readOnly;
+      text.dataset.testid = "layer-text-input"; text.disabled = readOnly;
       text.addEventListener("input", () => {
         config.text = text.value; changed();
         const box = stage.querySelector(`.vs-layer[data-index="${selected}"] .vs-text`);
@@ -884,9 +917,11 @@
     }));
     const imageBackground = (item) => setBackground({background_type: "IMAGE", background_asset_id: item.id});
     const videoBackground = (item) => setBackground({background_type: "VIDEO", background_asset_id: item.id});
-    list("background-images").replaceChildren(...materials.images.map((item) => tile(item, "background-image", imageBackground)));
+    const backgrounds = [...materials.images.filter((item) => item.background), ...materials.images.filter((item) => !item.background)];
+    list("background-images").replaceChildren(...backgrounds.map((item) => tile(item, "background-image", imageBackground)));
     list("background-videos").replaceChildren(...materials.videos.map((item) => tile(item, "background-video", videoBackground)));
-    list("images").replaceChildren(...materials.images.map((item) => tile(item, "material-image", (picked) => {
+    // pictures marked as backgrounds (the pages of an imported PPT) are offered as backgrounds only
+    list("images").replaceChildren(...materials.images.filter((item) => !item.background).map((item) => tile(item, "material-image", (picked) => {
       addLayer({layer_type: "IMAGE", asset_id: picked.id, ...fitBox(picked, 0.4)});
     })));
     list("videos").replaceChildren(...materials.videos.map((item) => tile(item, "material-video", (picked) => {
@@ -1000,8 +1035,17 @@
     const room = limits.scenes - scenes().length;
     const taken = imported.slice(0, Math.max(0, room));
     const first = scenes().length;
-    taken.forEach((raw) => {
+    const pages = [];
+    taken.forEach((raw, k) => {
       const s = normaliseScene(raw);
+      s.background_config.forEach((background) => {  // the new page pictures join the backgrounds
+        const id = background.background_asset_id;
+        if (background.background_type !== "IMAGE" || assetsById.has(id)) return;
+        const page = {id, name: `${item.name} - page ${k + 1}`, type: "IMAGE", picture: media(id, "picture"),
+                      file: media(id, "file"), background: true};
+        pages.push(page);
+        assetsById.set(id, page);
+      });
       if (!s.layer_config.some((l) => l.layer_type === "HUMAN")) {
         s.layer_config.push(humanLayer(s.layer_config.length + 1, vertical() ? 0.45 : 0.6));
         reindex(s.layer_config);
@@ -1009,6 +1053,7 @@
       if (s.script_type === "TEXT" && !s.text_config.text) s.text_config.text = "";
       scenes().push(s);
     });
+    materials.images.unshift(...pages);
     result.className = "small";
     result.textContent = `Added ${taken.length} scene${taken.length === 1 ? "" : "s"} from ${item.name}` +
       (taken.length < imported.length ? ` (${imported.length - taken.length} left out: at most ${limits.scenes} scenes)` : "") +
