@@ -36,6 +36,7 @@ SHOW, CREATE, UPDATE, DELETE, COPY = (f"metastudio:video:{verb}" for verb in ("s
                                                                              "copy"))
 RENDER_CREATE, RENDER_CANCEL = "metastudio:video:create", "metastudio:video:cancel"
 TTS = "metastudio:tts:create"  # the audition of a sentence (the TTS WebSocket)
+ASSET_SHOW = "metastudio:asset:show"  # the material panel lists the asset library
 RECENT_RENDERS = 20  # render jobs listed on the scripts page
 MATERIALS_PER_TYPE = 200
 MAX_BODY_BYTES = 4 * 2**20  # a script body (100 scenes of 10,000 characters fit well below)
@@ -222,24 +223,26 @@ def _picture_url(asset: Asset) -> str:
     return reverse("console:video_media", args=[asset.pk, "picture"])
 
 
-def _materials(account) -> dict:
-    """The tenant's usable assets by type, as the material panel lists them (newest first)."""
+def _material(asset: Asset) -> dict:
+    info = asset.media_info or {}
+    return {
+        "id": str(asset.pk), "name": asset.name, "type": asset.type,
+        "picture": _picture_url(asset) if asset.type in PICTURE_CATEGORIES else "",
+        "file": reverse("console:video_media", args=[asset.pk, "file"]),
+        "width": info.get("width"), "height": info.get("height"),
+        "duration": info.get("duration_s"), "pages": info.get("pages"),
+        "background": asset.has_property("BACKGROUND_IMG"),  # e.g. the pages of an imported PPT
+    }
+
+
+def _materials(user) -> dict:
+    """The tenant's usable assets by type, as the material panel lists them (newest first), for a user who may
+    look at the asset library; the preset photo avatars for everyone."""
     found = {kind: [] for kind in MATERIAL_TYPES}
-    assets = (Asset.objects.filter(account=account, type__in=MATERIAL_TYPES, state=Asset.State.ACTIVED)
-              .order_by("-created_at"))
-    for asset in assets:
-        items = found[asset.type]
-        if len(items) >= MATERIALS_PER_TYPE:
-            continue
-        info = asset.media_info or {}
-        items.append({
-            "id": str(asset.pk), "name": asset.name, "type": asset.type,
-            "picture": _picture_url(asset) if asset.type in PICTURE_CATEGORIES else "",
-            "file": reverse("console:video_media", args=[asset.pk, "file"]),
-            "width": info.get("width"), "height": info.get("height"),
-            "duration": info.get("duration_s"), "pages": info.get("pages"),
-            "background": asset.has_property("BACKGROUND_IMG"),  # e.g. the pages of an imported PPT
-        })
+    if user_can(user, ASSET_SHOW):
+        usable = Asset.objects.filter(account=user.account, state=Asset.State.ACTIVED).order_by("-created_at")
+        found = {kind: [_material(asset) for asset in usable.filter(type=kind)[:MATERIALS_PER_TYPE]]
+                 for kind in MATERIAL_TYPES}
     return {
         "images": found[Asset.Type.IMAGE], "videos": found[Asset.Type.VIDEO], "music": found[Asset.Type.MUSIC],
         "ppts": found[Asset.Type.PPT],
@@ -307,7 +310,8 @@ def _editor(request, script: VideoScript | None):
         "project_id": _project_id(account),
         "urls": {**_urls(script), "media": reverse("console:videos") + "media/",  # + "<asset id>/picture|file"
                  "ppt_import": reverse("console:video_ppt_import"), "library": reverse("console:videos")},
-        "materials": _materials(account),
+        "materials": _materials(user),
+        "can_list_assets": user_can(user, ASSET_SHOW),
         "latest_render": {key: value for key, value in latest[0].items() if key != "created"} if latest else None,
         "limits": {"scenes": scripts.MAX_SCENES, "scene_chars": scripts.MAX_SCENE_CHARS,
                    "total_chars": scripts.MAX_TOTAL_CHARS, "video_layers": scripts.MAX_VIDEO_LAYERS,

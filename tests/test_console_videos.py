@@ -351,3 +351,20 @@ def test_a_ppt_becomes_scenes_for_the_editor(client, tenant, tmp_path):
     assert picture.status_code == 200
     missing = post_json(client, reverse("console:video_ppt_import"), {"ppt_asset_id": "nope"})
     assert missing.status_code in (400, 404) and missing.json()["field"]
+
+
+def test_the_material_panel_lists_the_asset_library_only_to_who_may_see_it(client, tenant, image):
+    from tenancy import actions
+    from tests.factories import make_user
+
+    videos_only = actions.create_policy(Actor.system(tenant.account), tenant.account, name="video-maker", document={
+        "Version": "1.1", "Statement": [{"Effect": "Allow", "Action": ["metastudio:video:*"]}]})
+    maker = make_user(tenant.account, role="none", policies=[videos_only.pk])
+    logged_in(client, maker)
+    config = editor_config(client.get(reverse("console:video_new")))
+    assert not config["can_list_assets"] and config["materials"]["images"] == []
+    assert [item["id"] for item in config["materials"]["presets"]] == [PRESET, "preset-photo-grace"]
+    assert post_json(client, reverse("console:video_create"), body(image)).status_code == 201  # still usable by id
+    logged_in(client, tenant.owner)
+    config = editor_config(client.get(reverse("console:video_new")))
+    assert config["can_list_assets"] and [item["id"] for item in config["materials"]["images"]] == [str(image.pk)]

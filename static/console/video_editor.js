@@ -936,7 +936,8 @@
       if (!holder.children.length) {
         const empty = document.createElement("p");
         empty.className = "muted small";
-        empty.innerHTML = 'None yet: upload them in the <a href="/assets/">asset library</a>.';
+        empty.innerHTML = config.can_list_assets ? 'None yet: upload them in the <a href="/assets/">asset library</a>.'
+          : "Your IAM policies do not allow listing the asset library (metastudio:asset:show).";
         holder.appendChild(empty);
       }
     });
