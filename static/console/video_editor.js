@@ -691,6 +691,7 @@
 
   // Audition: the selected words (or the whole scene) through the TTS WebSocket, played as the chunks arrive.
   let audition = null;
+  let auditionContext = null; // one AudioContext for every audition (browsers limit how many a page may open)
   function stopAudition() {
     if (!audition) return;
     audition.stopped = true;
@@ -706,7 +707,9 @@
     let text = full.slice(textArea.selectionStart, textArea.selectionEnd) || full;
     if (text !== full && isSsml(full)) text = `<speak>${text}</speak>`;
     if (!spoken(text).trim()) { status.textContent = "type a text first"; return; }
-    const context = new (window.AudioContext || window.webkitAudioContext)();
+    auditionContext = auditionContext || new (window.AudioContext || window.webkitAudioContext)();
+    const context = auditionContext;
+    if (context.state === "suspended") context.resume().catch(() => {});
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${location.host}/v1/${config.project_id}/ttsc/ws`);
     ws.binaryType = "arraybuffer";
