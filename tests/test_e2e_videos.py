@@ -221,6 +221,7 @@ def test_build_a_three_scene_video_and_render_it(platform, browser, materials):
     page.wait_for_selector("[data-testid=video-render]")
     assert page.inner_text("[data-testid=video-script-open]") == "Product tour"
     assert page.inner_text("[data-testid=video-script-scenes]") == "3"
+    assert page.inner_text("[data-testid=video-script-last]") == "SUCCEED"
     assert page.inner_text("[data-testid=video-render] >> [data-testid=render-state]") == "SUCCEED"
     assert page.get_attribute("[data-testid=video-render] >> [data-testid=render-video]", "src") == src
     assert not problems, problems

@@ -97,6 +97,10 @@
           `· ${data.duration} s · charged ${data.charged_minutes} min · ${data.asset_name}`;
       }
     }
+    document.querySelectorAll(`[data-last-job-id="${data.job_id}"]`).forEach((last) => {  // the scripts table
+      last.textContent = data.state;
+      last.className = `badge state-${data.state.toLowerCase()}`;
+    });
     const cancel = byTestid(holder, "render-cancel");
     if (cancel && data.state !== "WAITING") cancel.closest("form").remove();
   }
