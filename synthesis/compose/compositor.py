@@ -13,8 +13,9 @@ canvas is kept premultiplied (the same formula, with the source's alpha channel 
 premultiplied "over" for colour and alpha) and converted back to straight alpha for the encoder only where
 some background is not opaque.
 
-Colour: frames are sRGB/BT.709; the encoder converts with the BT.709 matrix (video range) and tags the stream
-BT.709, so players show the colours that were composed."""
+Colour: frames are sRGB/BT.709; for H.264 the compositor converts them with the BT.709 matrix (video range,
+rounded to nearest) to 4:2:0 and the stream is tagged BT.709, so players show the colours that were composed;
+the alpha codecs have ffmpeg convert (to 4:2:0 or 4:4:4 with alpha)."""
 
 from __future__ import annotations
 
@@ -397,17 +398,18 @@ class _Video(_Drawable):
 
 
 class _Frames(_Drawable):
-    def __init__(self, layer: FramesLayer, first, last, canvas_size, channels, fps):
+    def __init__(self, layer: FramesLayer, first, last, canvas_size, channels, fps, clock: list[float] | None = None):
         super().__init__(layer, first, last)
+        self.clock = clock if clock is not None else [0.0, 0.0]  # [1]: seconds spent in the frame source
         self.canvas_size, self.channels = canvas_size, channels
         source = layer.source
         self.frames: Iterator[np.ndarray] = iter(source(fps, last - first) if callable(source) else source)
-        self._last: np.ndarray | None = None
         self._ended = False
         self._sprite: Sprite | None = None
 
     def draw(self, canvas, i):
         if not self._ended:
+            t0 = time.perf_counter()
             try:
                 frame = next(self.frames)
             except StopIteration:
@@ -418,6 +420,7 @@ class _Frames(_Drawable):
                                        (layer.x, layer.y, layer.width, layer.height))
                 self._sprite = make_sprite(image, x, y, self.canvas_size, self.channels, opacity=layer.opacity,
                                            trim=False)
+            self.clock[1] += time.perf_counter() - t0
         if self._sprite is not None:
             self._sprite.draw(canvas)
 
@@ -507,16 +510,13 @@ def _encoder_argv(codec: str, size, fps: float, wav: Path, out: Path, *, preset:
                   matrix: str) -> list[str]:
     w, h = size
     alpha = codec != "h264"
-    pix_fmt = "bgra" if alpha else "yuv420p" if matrix == "bt601" else "bgr24"
+    pix_fmt = "bgra" if alpha else "yuv420p"  # H.264: I420 converted by the compositor (`_I420`)
     video_in = ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{w}x{h}", "-r", _rate(fps), "-i", "-"]
     tags = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]
-    if codec == "h264" and matrix == "bt601":  # frames arrive as BT.601 video-range I420 (converted by OpenCV)
-        vcodec = ["-c:v", "libx264", "-preset", preset, "-crf", str(crf if crf is not None else H264_CRF),
-                  "-colorspace", "smpte170m", "-color_primaries", "bt709", "-color_trc", "bt709",
-                  "-color_range", "tv", "-c:a", "aac", "-b:a", "160k", "-movflags", "+faststart"]
-    elif codec == "h264":
-        vcodec = ["-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p", "-c:v", "libx264",
-                  "-preset", preset, "-crf", str(crf if crf is not None else H264_CRF), *tags,
+    if codec == "h264":
+        if matrix == "bt601":
+            tags = ["-colorspace", "smpte170m", *tags[2:]]
+        vcodec = ["-c:v", "libx264", "-preset", preset, "-crf", str(crf if crf is not None else H264_CRF), *tags,
                   "-c:a", "aac", "-b:a", "160k", "-movflags", "+faststart"]
     elif codec == "vp9-alpha":
         vcodec = ["-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuva420p", "-c:v", "libvpx-vp9",
@@ -527,6 +527,45 @@ def _encoder_argv(codec: str, size, fps: float, wav: Path, out: Path, *, preset:
                   "-profile:v", "4444", "-vendor", "apl0", *tags, "-c:a", "pcm_s16le"]
     return [_tools.tool_path("ffmpeg"), "-nostdin", "-v", "error", "-y", *video_in, "-i", os.fspath(wav),
             "-map", "0:v:0", "-map", "1:a:0", *vcodec, os.fspath(out)]
+
+
+# BGR -> video-range Y'CbCr (rows Y, Cb, Cr; columns B, G, R; last column the offset), ITU-R BT.709 and BT.601
+_YCC = {
+    "bt709": np.array([[0.0722 * 219 / 255, 0.7152 * 219 / 255, 0.2126 * 219 / 255, 16.0],
+                       [0.5 * 224 / 255, -0.385428 * 224 / 255, -0.114572 * 224 / 255, 128.0],
+                       [-0.045847 * 224 / 255, -0.454153 * 224 / 255, 0.5 * 224 / 255, 128.0]], np.float32),
+    "bt601": np.array([[0.114 * 219 / 255, 0.587 * 219 / 255, 0.299 * 219 / 255, 16.0],
+                       [0.5 * 224 / 255, -0.331264 * 224 / 255, -0.168736 * 224 / 255, 128.0],
+                       [-0.081312 * 224 / 255, -0.418688 * 224 / 255, 0.5 * 224 / 255, 128.0]], np.float32),
+}
+
+
+class _I420:
+    """BGR frames -> planar 4:2:0 Y'CbCr (I420, video range) for the H.264 encoder, in the compositor's thread:
+    one matrix transform (OpenCV, all cores, about 1 ms at 1080p), chroma averaged over each 2x2 block (centred
+    chroma). ffmpeg's own RGB -> YUV conversion runs single-threaded in its main loop, before x264, and needs
+    twice the pipe bytes; this keeps the encoder process on encoding alone."""
+
+    def __init__(self, size: tuple[int, int], matrix: str):
+        w, h = size
+        self.w, self.h = w, h
+        self.m = _YCC[matrix]
+        self.ycc = np.empty((h, w, 3), np.uint8)
+        self.half = np.empty((h // 2, w // 2, 3), np.uint8)
+
+    def __call__(self, bgr: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """`bgr` (h, w, 3) into `out` (h * 3 // 2, w), which is returned."""
+        import cv2
+
+        w, h = self.w, self.h
+        cv2.transform(bgr, self.m, dst=self.ycc)
+        cv2.resize(self.ycc, (w // 2, h // 2), dst=self.half, interpolation=cv2.INTER_AREA)
+        q = (w // 2) * (h // 2)
+        flat = out.reshape(-1)
+        cv2.extractChannel(self.ycc, 0, dst=out[:h])
+        cv2.extractChannel(self.half, 1, dst=flat[w * h: w * h + q].reshape(h // 2, w // 2))
+        cv2.extractChannel(self.half, 2, dst=flat[w * h + q: w * h + 2 * q].reshape(h // 2, w // 2))
+        return out
 
 
 def _unpremultiply(frame: np.ndarray) -> np.ndarray:
@@ -550,10 +589,9 @@ def render(
     last two keep the canvas's transparency). `progress(percent, stage)`, stage "compose" while frames are
     made (and encoded alongside), then "encode" while the encoder finishes.
 
-    `matrix` (H.264 only): "bt709" (default) has ffmpeg convert RGB to BT.709 YUV (the HD standard, right in
-    every player); "bt601" converts in the compose thread with OpenCV (several times cheaper than ffmpeg's
-    single-threaded converter) to BT.601 and tags the stream so (right in players that read the tag:
-    browsers, ffmpeg, QuickTime; a player that ignores tags shows HD as BT.709, slightly off in hue)."""
+    `matrix` (H.264 only): "bt709" (default; the HD standard, right in every player) or "bt601" (tagged so:
+    right in players that read the tag: browsers, ffmpeg, QuickTime). Either way the compositor converts the
+    frames to 4:2:0 (`_I420`), so the encoder process only encodes."""
     if codec not in CODECS:
         raise ValueError(f"codec must be one of {', '.join(CODECS)}")
     if matrix not in ("bt709", "bt601"):
@@ -610,7 +648,7 @@ def compose_frames(timeline: Timeline, *, alpha: bool = False) -> Iterator[np.nd
     timeline.validate()
     _, counts = _speech_and_counts(timeline, mixaudio.SAMPLE_RATE)
     size = (timeline.canvas.width, timeline.canvas.height)
-    frames = _frames(timeline, counts, size, 4 if alpha else 3, threading.Event(), [0.0])
+    frames = _frames(timeline, counts, size, 4 if alpha else 3, threading.Event(), [0.0, 0.0])
     try:
         for frame in frames:
             yield frame.copy()
@@ -632,9 +670,9 @@ def _encode(timeline: Timeline, counts: list[int], part: Path, wav: Path, *, cod
                                 start_new_session=True, bufsize=0)
     frames_q: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
     stop = threading.Event()
-    compose_s = [0.0]
+    compose_s = [0.0, 0.0]  # composing (frame sources included); in frame sources (avatar, talking photo)
 
-    i420 = codec == "h264" and matrix == "bt601"
+    i420 = _I420(size, matrix) if codec == "h264" else None
 
     def hand_over(item) -> bool:
         while not stop.is_set():
@@ -646,15 +684,13 @@ def _encode(timeline: Timeline, counts: list[int], part: Path, wav: Path, *, cod
         return False
 
     def produce() -> None:
-        import cv2
-
         ring = [np.empty((size[1] * 3 // 2, size[0]), np.uint8) for _ in range(QUEUE_FRAMES + 3)] if i420 else []
         frames = _frames(timeline, counts, size, channels, stop, compose_s)
         try:
             for n, frame in enumerate(frames):
-                if i420:
+                if i420 is not None:
                     t0 = time.perf_counter()
-                    frame = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420, dst=ring[n % len(ring)])
+                    frame = i420(frame, ring[n % len(ring)])
                     compose_s[0] += time.perf_counter() - t0
                 if not hand_over(frame):
                     return
@@ -720,6 +756,7 @@ def _encode(timeline: Timeline, counts: list[int], part: Path, wav: Path, *, cod
     if written != total:
         raise MediaError(f"only {written} of {total} frames were made")
     stages["compose"] = compose_s[0]
+    stages["frame_sources"] = compose_s[1]
     stages["encode_wait"] = write_s + (time.perf_counter() - compose_done)
     stages["pictures"] = time.perf_counter() - t0
 
@@ -747,7 +784,7 @@ def _frames(timeline: Timeline, counts: list[int], size, channels: int, stop: th
                 first, last = layer.frame_range(count, fps)
                 if last <= first:
                     continue
-                drawables.append(_drawable(layer, first, last, size, channels, fps))
+                drawables.append(_drawable(layer, first, last, size, channels, fps, compose_s))
             compose_s[0] += time.perf_counter() - t0
             for i in range(count):
                 if stop.is_set():
@@ -784,7 +821,8 @@ def _frames(timeline: Timeline, counts: list[int], size, channels: int, stop: th
         scene_start += count
 
 
-def _drawable(layer: Layer, first: int, last: int, size, channels: int, fps: float) -> _Drawable:
+def _drawable(layer: Layer, first: int, last: int, size, channels: int, fps: float,
+              clock: list[float] | None = None) -> _Drawable:
     box = (int(layer.x), int(layer.y), int(layer.width), int(layer.height))
     if isinstance(layer, ImageLayer):
         image, x, y = fit_into(read_image(layer.path), box, layer.fit)
@@ -795,7 +833,7 @@ def _drawable(layer: Layer, first: int, last: int, size, channels: int, fps: flo
     if isinstance(layer, VideoLayer):
         return _Video(layer, first, last, size, channels, fps)
     if isinstance(layer, FramesLayer):
-        return _Frames(layer, first, last, size, channels, fps)
+        return _Frames(layer, first, last, size, channels, fps, clock)
     raise ValueError(f"unknown layer {type(layer).__name__}")
 
 
