@@ -324,7 +324,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, nargs="+", default=[60.0])
     parser.add_argument("--preset", default=None, help="x264 preset (default: the engine's)")
     parser.add_argument("--matrix", default="bt709", choices=["bt709", "bt601"],
-                        help="H.264 colour matrix (bt601: converted in the compose thread, faster)")
+                        help="H.264 colour matrix and tag (both converted to 4:2:0 in the compose thread)")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--worker", choices=["engine", "moviepy"], help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)

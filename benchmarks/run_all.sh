@@ -21,7 +21,8 @@ if [ "${1:-}" = "--quick" ]; then
         "benchmarks/avatar_speed.py --seconds 12"
         "benchmarks/photo_detection.py"
         "benchmarks/talking_photo.py"
-        "benchmarks/compose_render.py --seconds 60 --no-baseline")
+        "benchmarks/compose_render.py --seconds 60 --no-baseline"
+        "benchmarks/video_render.py --no-baseline")
 else
   RUNS=("benchmarks/api_overhead.py --http"
         "benchmarks/rate_limit_accuracy.py"
@@ -36,7 +37,9 @@ else
         "benchmarks/avatar_speed.py"
         "benchmarks/photo_detection.py"
         "benchmarks/talking_photo.py"
-        "benchmarks/compose_render.py --seconds 60 600")
+        "benchmarks/compose_render.py --seconds 60 600"
+        "benchmarks/video_render.py --avatar both"
+        "benchmarks/video_render.py --seconds 60 180 600 --no-baseline --no-sync")
   if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then
     RUNS+=("benchmarks/rate_limit_accuracy.py --redis")
   fi
