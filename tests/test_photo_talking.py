@@ -160,3 +160,16 @@ def test_motion_tracks_of_a_clip_shorter_than_a_second_keep_its_length():
 
     tracks = motion_tracks(7, 25, np.linspace(0, 1, 7, dtype=np.float32))
     assert {len(track) for track in tracks.values()} == {7}
+
+
+def test_a_frame_depends_only_on_its_drivers_and_clones_share_nothing_they_write():
+    """The breathing band is resampled from the photo every frame: after seconds of breathing a frame equals the
+    same frame from a fresh clone (resampling the last frame's band blurred and drifted the body frame after
+    frame), and drawing with one clone leaves another's frames unchanged."""
+    first, second = _talker().clone(), _talker().clone()
+    drivers = (0.6, 0.3, 0.0, 1.5, -1.0, 0.8)
+    expected = second.frame(*drivers)
+    for i in range(100):
+        first.frame(0.4 * (i % 3), 0.0, 0.0, 1.0, 0.5, float(np.sin(i / 5)), copy=False)
+    assert np.array_equal(first.frame(*drivers), expected)
+    assert np.array_equal(second.frame(*drivers), expected)

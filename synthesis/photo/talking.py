@@ -11,6 +11,7 @@ A photo whose mouth is open is closed first, so the rest pose is a closed mouth.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import tempfile
@@ -136,6 +137,16 @@ class TalkingPhoto:
         self._out = self.photo.copy()
         self._mx = np.empty((self.ry1 - self.ry0, self.rx1 - self.rx0), np.float32)
         self._my = np.empty_like(self._mx)
+
+    def clone(self) -> TalkingPhoto:
+        """The same talking photo with its own frame buffers, sharing the precomputed motion fields, maps,
+        colours and teeth tables (never written after construction): another scene with the same photo starts
+        without running FaceMesh and the warp set-up again (~0.6 s at 512 px)."""
+        twin = copy.copy(self)
+        twin._out = self.photo.copy()
+        twin._mx, twin._my = np.empty_like(self._mx), np.empty_like(self._my)
+        twin._band_y = np.empty_like(self._band_y)
+        return twin
 
     # --- geometry ------------------------------------------------------------------------------------------
 
@@ -410,6 +421,10 @@ class TalkingPhoto:
         import cv2
 
         mx, my = self._mx, self._my
+        out = self._out
+        # the breathing band is resampled from the photo every frame (not from the last frame's band, which
+        # would blur and drift the body frame after frame); the face region below is drawn over it next
+        out[self.by0:] = self.photo[self.by0:]
         np.copyto(mx, self.base_x)
         np.copyto(my, self.base_y)
         blend = self._open_blend(opening)
@@ -420,7 +435,6 @@ class TalkingPhoto:
         sy, sp = math.radians(head_yaw) / YAW_REF, math.radians(head_pitch) / YAW_REF
         self.yaw_field.add_to(mx, my, sy)
         self.pitch_field.add_to(mx, my, sp)
-        out = self._out
         out[self.ry0:self.ry1, self.rx0:self.rx1] = cv2.remap(self.photo, mx, my, cv2.INTER_LINEAR,
                                                               borderMode=cv2.BORDER_REPLICATE)
         if opening > 0.01:
