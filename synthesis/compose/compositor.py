@@ -349,7 +349,8 @@ class _Drawable:
     def active(self, i: int) -> bool:
         return self.first <= i < self.last
 
-    def draw(self, canvas: np.ndarray, i: int) -> None:
+    def draw(self, canvas: np.ndarray, i: int) -> Sprite | None:
+        """Draw frame `i` of the scene; returns the sprite drawn (its box is what changed), or None."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -364,6 +365,7 @@ class _Still(_Drawable):
     def draw(self, canvas, i):
         if self.sprite is not None:
             self.sprite.draw(canvas)
+        return self.sprite
 
 
 class _Video(_Drawable):
@@ -392,6 +394,7 @@ class _Video(_Drawable):
                                  trim=False)
         if sprite is not None:
             sprite.draw(canvas)
+        return sprite
 
     def close(self):
         self.reader.close()
@@ -423,6 +426,7 @@ class _Frames(_Drawable):
             self.clock[1] += time.perf_counter() - t0
         if self._sprite is not None:
             self._sprite.draw(canvas)
+        return self._sprite
 
     def close(self):
         close = getattr(self.frames, "close", None)
@@ -477,17 +481,17 @@ class _SubtitleCache:
         self._keep = None
         self._sprite: Sprite | None = None
 
-    def draw(self, canvas: np.ndarray, t: float) -> None:
-
+    def draw(self, canvas: np.ndarray, t: float) -> Sprite | None:
         got = self.source.overlay_at(t)
         if got is None:
-            return
+            return None
         image, (x, y) = got if isinstance(got, tuple) else (got, (0, 0))
         if image is not self._key:
             self._key, self._keep = image, got
             self._sprite = self._prepare(np.asarray(image, np.uint8), int(x), int(y))
         if self._sprite is not None:
             self._sprite.draw(canvas)
+        return self._sprite
 
     def _prepare(self, image: np.ndarray, x: int, y: int) -> Sprite | None:
         import cv2
@@ -540,11 +544,24 @@ _YCC = {
 }
 
 
+@dataclass
+class _Changes:
+    """Where a composed frame may differ from its scene's background picture `base`: the boxes (x0, y0, x1, y1)
+    of the sprites drawn on it (layers and subtitles)."""
+
+    base: np.ndarray
+    boxes: list[tuple[int, int, int, int]]
+
+
 class _I420:
     """BGR frames -> planar 4:2:0 Y'CbCr (I420, video range) for the H.264 encoder, in the compositor's thread:
-    one matrix transform (OpenCV, all cores, about 1 ms at 1080p), chroma averaged over each 2x2 block (centred
-    chroma). ffmpeg's own RGB -> YUV conversion runs single-threaded in its main loop, before x264, and needs
-    twice the pipe bytes; this keeps the encoder process on encoding alone."""
+    one matrix transform (OpenCV, all cores, about 1.5 ms for a whole 1080p frame), chroma averaged over each
+    2x2 block (centred chroma). ffmpeg's own RGB -> YUV conversion runs single-threaded in its main loop,
+    before x264, and needs twice the pipe bytes; this keeps the encoder process on encoding alone.
+
+    With `_Changes` only the drawn boxes (widened to even edges) are converted, over the scene's background
+    converted once: the same bytes as converting the whole frame (the 2x2 chroma blocks never straddle an
+    even edge), for the share of the picture that layers and subtitles cover."""
 
     def __init__(self, size: tuple[int, int], matrix: str):
         w, h = size
@@ -552,20 +569,42 @@ class _I420:
         self.m = _YCC[matrix]
         self.ycc = np.empty((h, w, 3), np.uint8)
         self.half = np.empty((h // 2, w // 2, 3), np.uint8)
+        self._base: np.ndarray | None = None
+        self._base_i420 = np.empty((h * 3 // 2, w), np.uint8)
 
-    def __call__(self, bgr: np.ndarray, out: np.ndarray) -> np.ndarray:
+    def __call__(self, bgr: np.ndarray, out: np.ndarray, changes: _Changes | None = None) -> np.ndarray:
         """`bgr` (h, w, 3) into `out` (h * 3 // 2, w), which is returned."""
+        w, h = self.w, self.h
+        if changes is None:
+            self._region(bgr, out, 0, 0, w, h)
+            return out
+        if changes.base is not self._base:
+            self._region(changes.base, self._base_i420, 0, 0, w, h)
+            self._base = changes.base
+        np.copyto(out, self._base_i420)
+        for x0, y0, x1, y1 in changes.boxes:
+            x0, y0 = max(0, x0) & ~1, max(0, y0) & ~1
+            x1, y1 = min(w, x1 + (x1 & 1)), min(h, y1 + (y1 & 1))
+            if x1 > x0 and y1 > y0:
+                self._region(bgr, out, x0, y0, x1, y1)
+        return out
+
+    def _region(self, bgr: np.ndarray, out: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
+        """Convert bgr[y0:y1, x0:x1] (even edges) into the three planes of `out`."""
         import cv2
 
         w, h = self.w, self.h
-        cv2.transform(bgr, self.m, dst=self.ycc)
-        cv2.resize(self.ycc, (w // 2, h // 2), dst=self.half, interpolation=cv2.INTER_AREA)
+        ycc = self.ycc[y0:y1, x0:x1]
+        half = self.half[y0 // 2:y1 // 2, x0 // 2:x1 // 2]
+        cv2.transform(bgr[y0:y1, x0:x1], self.m, dst=ycc)
+        cv2.resize(ycc, ((x1 - x0) // 2, (y1 - y0) // 2), dst=half, interpolation=cv2.INTER_AREA)
         q = (w // 2) * (h // 2)
         flat = out.reshape(-1)
-        cv2.extractChannel(self.ycc, 0, dst=out[:h])
-        cv2.extractChannel(self.half, 1, dst=flat[w * h: w * h + q].reshape(h // 2, w // 2))
-        cv2.extractChannel(self.half, 2, dst=flat[w * h + q: w * h + 2 * q].reshape(h // 2, w // 2))
-        return out
+        u = flat[w * h: w * h + q].reshape(h // 2, w // 2)
+        v = flat[w * h + q: w * h + 2 * q].reshape(h // 2, w // 2)
+        cv2.extractChannel(ycc, 0, dst=out[y0:y1, x0:x1])
+        cv2.extractChannel(half, 1, dst=u[y0 // 2:y1 // 2, x0 // 2:x1 // 2])
+        cv2.extractChannel(half, 2, dst=v[y0 // 2:y1 // 2, x0 // 2:x1 // 2])
 
 
 def _unpremultiply(frame: np.ndarray) -> np.ndarray:
@@ -650,7 +689,7 @@ def compose_frames(timeline: Timeline, *, alpha: bool = False) -> Iterator[np.nd
     size = (timeline.canvas.width, timeline.canvas.height)
     frames = _frames(timeline, counts, size, 4 if alpha else 3, threading.Event(), [0.0, 0.0])
     try:
-        for frame in frames:
+        for frame, _ in frames:
             yield frame.copy()
     finally:
         frames.close()
@@ -687,10 +726,10 @@ def _encode(timeline: Timeline, counts: list[int], part: Path, wav: Path, *, cod
         ring = [np.empty((size[1] * 3 // 2, size[0]), np.uint8) for _ in range(QUEUE_FRAMES + 3)] if i420 else []
         frames = _frames(timeline, counts, size, channels, stop, compose_s)
         try:
-            for n, frame in enumerate(frames):
+            for n, (frame, changes) in enumerate(frames):
                 if i420 is not None:
                     t0 = time.perf_counter()
-                    frame = i420(frame, ring[n % len(ring)])
+                    frame = i420(frame, ring[n % len(ring)], changes)
                     compose_s[0] += time.perf_counter() - t0
                 if not hand_over(frame):
                     return
@@ -763,8 +802,9 @@ def _encode(timeline: Timeline, counts: list[int], part: Path, wav: Path, *, cod
 
 def _frames(timeline: Timeline, counts: list[int], size, channels: int, stop: threading.Event,
             compose_s: list[float]) -> Iterator[np.ndarray]:
-    """Every output frame in order; frames come from a ring of buffers (a buffer is reused only after the
-    frames queued behind it have been written)."""
+    """Every output frame in order, with where it differs from its scene's background picture (`_Changes`;
+    None for a video background or an alpha canvas); frames come from a ring of buffers (a buffer is reused
+    only after the frames queued behind it have been written)."""
     fps = float(timeline.canvas.fps)
     w, h = size
     ring = [np.empty((h, w, channels), np.uint8) for _ in range(QUEUE_FRAMES + 3)]
@@ -802,17 +842,16 @@ def _frames(timeline: Timeline, counts: list[int], size, channels: int, stop: th
                 else:
                     t0 = time.perf_counter()
                     np.copyto(buf, base)
-                for d in drawables:
-                    if d.active(i):
-                        d.draw(buf, i)
+                drawn = [d.draw(buf, i) for d in drawables if d.active(i)]
                 if subtitles is not None:
-                    subtitles.draw(buf, (scene_start + i) / fps)
+                    drawn.append(subtitles.draw(buf, (scene_start + i) / fps))
                 out = buf
                 if alpha_out and not opaque:
                     out = _unpremultiply(buf)
                 compose_s[0] += time.perf_counter() - t0
                 n += 1
-                yield out
+                yield out, (None if bg_video is not None or alpha_out else
+                            _Changes(base, [(sp.x0, sp.y0, sp.x1, sp.y1) for sp in drawn if sp is not None]))
         finally:
             for d in drawables:
                 d.close()
