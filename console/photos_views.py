@@ -12,11 +12,11 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
-from assets.models import Asset, AssetFile
-from console.avatars_views import HIDDEN_STATES, SPEAK_VOICE, _media_response, _project, _stored_file
+from assets.models import Asset
+from console.avatars_views import SPEAK_VOICE, _media_response, _project
+from console.job_videos import account_job, job_video, job_video_response
 from console.views import _actor, _attempt, console_page, refuse, wants_json
 from console.voices_views import _preset_groups, _uploaded_path, _voice_assets
 from metastudio import jobs
@@ -62,13 +62,6 @@ def _error_json(error: ServiceError) -> JsonResponse:
     """The API's error body plus the field it names, so the page shows it next to that field."""
     return JsonResponse({**error.body(), "field": error.field or "form", "group": _group(error.field)},
                         status=error.status)
-
-
-def _account_job(request, kind: str, job_id) -> Job:
-    job = Job.objects.filter(account=request.user.account, kind=kind, pk=job_id).first()
-    if job is None:
-        raise Http404
-    return job
 
 
 def _shown(value, rule: str = "") -> str:
@@ -144,20 +137,10 @@ def _report_context(job: Job) -> dict:
     }
 
 
-def _video_asset(job: Job) -> Asset | None:
-    if job.state != Job.State.SUCCEED:
-        return None
-    asset_id = (job.result or {}).get("asset_id")
-    if not is_uuid(asset_id):
-        return None
-    return (Asset.objects.filter(account=job.account, type=Asset.Type.VIDEO, pk=asset_id)
-            .exclude(state__in=HIDDEN_STATES).first())
-
-
 def _video_state(job: Job, *, with_asset: bool = True) -> dict:
     payload = jobs.job_payload(job)
     params, result = job.params or {}, job.result or {}
-    video = _video_asset(job) if with_asset else None
+    video = job_video(job) if with_asset else None
     url = reverse("console:photo_video_file", args=[job.pk]) if video is not None else None
     payload.update({
         "state_url": reverse("console:photo_video_state", args=[job.pk]),
@@ -296,7 +279,7 @@ def detect(request):
 @console_page(SHOW)
 def detection_state(request, job_id):
     """The detection's state (JSON), with the report rendered once it ended; HTML: the page showing it."""
-    job = _account_job(request, DETECTION.name, job_id)
+    job = account_job(request, DETECTION.name, job_id)
     if wants_json(request):
         return JsonResponse(_detection_state(request, job))
     return redirect(f"{reverse('console:photos')}?detection={job.pk}")
@@ -306,7 +289,7 @@ def detection_state(request, job_id):
 @console_page(SHOW)
 def detection_preview(request, job_id):
     """The marked-up preview PNG the detection drew (face box, landmarks, verdicts)."""
-    job = _account_job(request, DETECTION.name, job_id)
+    job = account_job(request, DETECTION.name, job_id)
     if job.state != Job.State.SUCCEED or not job.result_file:
         raise Http404
     return _media_response(request, job.result_file, "image/png")
@@ -397,7 +380,7 @@ def generate(request):
 @require_GET
 @console_page(SHOW)
 def video_state(request, job_id):
-    return JsonResponse(_video_state(_account_job(request, PHOTO_VIDEO.name, job_id)))
+    return JsonResponse(_video_state(account_job(request, PHOTO_VIDEO.name, job_id)))
 
 
 @require_GET
@@ -416,15 +399,7 @@ def recent_videos(request):
 @console_page(SHOW)
 def video_file(request, job_id):
     """The MP4 a photo video job made (seekable); ?download=1 as an attachment."""
-    job = _account_job(request, PHOTO_VIDEO.name, job_id)
-    video = _video_asset(job)
-    stored = _stored_file(video, AssetFile.Category.MAIN) if video is not None else None
-    if stored is None:
-        raise Http404
-    response = _media_response(request, stored.stored, "video/mp4")
-    if request.GET.get("download"):
-        response["Content-Disposition"] = content_disposition_header(True, f"{video.name or 'photo-video'}.mp4")
-    return response
+    return job_video_response(request, account_job(request, PHOTO_VIDEO.name, job_id), "photo-video")
 
 
 @require_POST
@@ -433,7 +408,7 @@ def cancel_video(request, job_id):
     """Cancel a photo video that has not started."""
     if not user_can(request.user, CANCEL):
         return refuse(request, CANCEL)
-    job = _account_job(request, PHOTO_VIDEO.name, job_id)
+    job = account_job(request, PHOTO_VIDEO.name, job_id)
     if wants_json(request):
         try:
             job = actions.cancel_photo_video(_actor(request), job)

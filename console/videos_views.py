@@ -16,11 +16,11 @@ from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
-from assets.models import Asset, AssetFile
+from assets.models import Asset
 from console.avatars_views import HIDDEN_STATES, SPEAK_VOICE, _media_response, _project, _stored_file
+from console.job_videos import VIDEO_TYPES, account_job, job_video, job_video_response
 from console.views import _actor, console_page, refuse, wants_json
 from console.voices_views import _preset_groups, _project_id, _voice_assets
 from metastudio import jobs
@@ -41,7 +41,6 @@ RECENT_RENDERS = 20  # render jobs listed on the scripts page
 MATERIALS_PER_TYPE = 200
 MAX_BODY_BYTES = 4 * 2**20  # a script body (100 scenes of 10,000 characters fit well below)
 MATERIAL_TYPES = (Asset.Type.IMAGE, Asset.Type.VIDEO, Asset.Type.MUSIC, Asset.Type.PPT, Asset.Type.HUMAN_MODEL_2D)
-VIDEO_TYPES = {"mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime"}
 PICTURE_CATEGORIES = {  # the picture shown for an asset on the canvas and in the material panel, best first
     Asset.Type.IMAGE: ("THUMBNAIL", "MAIN"),
     Asset.Type.VIDEO: ("THUMBNAIL", "COVER"),
@@ -62,13 +61,6 @@ def _account_script(request, script_id) -> VideoScript:
     if script is None:
         raise Http404
     return script
-
-
-def _account_job(request, job_id, kind: str) -> Job:
-    job = Job.objects.filter(account=request.user.account, kind=kind, pk=job_id).first()
-    if job is None:
-        raise Http404
-    return job
 
 
 def _error_json(error: ServiceError) -> JsonResponse:
@@ -94,23 +86,13 @@ def _can_edit(user, script: VideoScript | None) -> bool:
 
 # --- render jobs (the task center part) ------------------------------------------------------------------------
 
-def _video_asset(job: Job) -> Asset | None:
-    if job.state != Job.State.SUCCEED:
-        return None
-    asset_id = (job.result or {}).get("asset_id")
-    if not is_uuid(asset_id):
-        return None
-    return (Asset.objects.filter(account=job.account, type=Asset.Type.VIDEO, pk=asset_id)
-            .exclude(state__in=HIDDEN_STATES).first())
-
-
 def _render_state(job: Job, scripts_by_id: dict | None = None) -> dict:
     """A render's live view: the job (state, percent, stage, error naming its stage), the script it made and,
     once done, the player and download addresses of the VIDEO asset."""
     payload = jobs.job_payload(job)
     params, result = job.params or {}, job.result or {}
     snapshot = params.get("snapshot") or {}
-    video = _video_asset(job)
+    video = job_video(job)
     url = reverse("console:video_render_file", args=[job.pk]) if video is not None else None
     script_id = params.get("script_id") or ""
     if scripts_by_id is not None:
@@ -419,23 +401,14 @@ def renders(request, script_id):
 @require_GET
 @console_page(SHOW)
 def render_state(request, job_id):
-    return JsonResponse(_render_state(_account_job(request, job_id, RENDER.name)))
+    return JsonResponse(_render_state(account_job(request, RENDER.name, job_id)))
 
 
 @require_GET
 @console_page(SHOW)
 def render_file(request, job_id):
     """The rendered video (seekable); ?download=1 as an attachment."""
-    job = _account_job(request, job_id, RENDER.name)
-    video = _video_asset(job)
-    stored = _stored_file(video, AssetFile.Category.MAIN) if video is not None else None
-    if stored is None:
-        raise Http404
-    extension = (stored.name.rsplit(".", 1)[-1] if "." in stored.name else "mp4").lower()
-    response = _media_response(request, stored.stored, VIDEO_TYPES.get(extension, "video/mp4"))
-    if request.GET.get("download"):
-        response["Content-Disposition"] = content_disposition_header(True, f"{video.name or 'video'}.{extension}")
-    return response
+    return job_video_response(request, account_job(request, RENDER.name, job_id), "video")
 
 
 @require_POST
@@ -444,7 +417,7 @@ def cancel_render(request, job_id):
     """Cancel a render that has not started."""
     if not user_can(request.user, RENDER_CANCEL):
         return refuse(request, RENDER_CANCEL)
-    job = _account_job(request, job_id, RENDER.name)
+    job = account_job(request, RENDER.name, job_id)
     try:
         job = jobs.cancel(_actor(request), job)
     except ServiceError as error:
@@ -498,7 +471,7 @@ def ppt_import(request):
 @require_GET
 @console_page(SHOW)
 def ppt_import_state(request, job_id):
-    return JsonResponse(_import_state(_account_job(request, job_id, _ppt_kind())))
+    return JsonResponse(_import_state(account_job(request, _ppt_kind(), job_id)))
 
 
 # --- the tenant's pictures and files for the editor ----------------------------------------------------------
