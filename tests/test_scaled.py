@@ -468,3 +468,39 @@ def test_a_photo_is_checked_and_animated_on_a_worker_with_files_in_s3(scaled, to
         Bucket=BUCKET, Prefix=f"assets/{token['account_id']}/{asset_id}/").get("Contents", [])]
     assert len(keys) == 2, keys  # the MP4 and its thumbnail
     assert not (Path(scaled.env["METASTUDIO_DATA_DIR"]) / "media").exists()
+
+
+def test_a_script_is_rendered_on_a_worker_with_files_in_s3(scaled, token):
+    base = f"/v1/{token['project_id']}"
+    created = http("POST", f"{scaled.web_a}{base}/2d-digital-human-videos", {
+        "model_asset_id": "preset-photo-eileen", "voice_config": {"voice_asset_id": "espeak-en-us-f"},
+        "video_config": {"width": 1280, "height": 720, "is_subtitle_enable": True},
+        "shoot_scripts": [{"script_type": "TEXT", "text_config": {"text": "Hello from a worker."},
+                           "background_config": [{"background_type": "COLOR",
+                                                  "background_color_config": "#1F3A5F"}]}]}, token["header"])
+    assert created.status == 201, created
+
+    def ended(path, key="state", final=("SUCCEED", "FAILED")):
+        def check():
+            reply = http("GET", f"{scaled.web_b}{base}/{path}", headers=token["header"]).json()
+            return reply if reply[key] in final else None
+        return check
+
+    done = wait_until(ended(f"2d-digital-human-videos/{created.json()['job_id']}"), 180, "a render", interval=0.5)
+    assert done["state"] == "SUCCEED", done
+    asset_id = done["output_asset_config"]["asset_id"]
+    keys = [item["Key"] for item in s3_client(scaled.s3_endpoint).list_objects_v2(
+        Bucket=BUCKET, Prefix=f"assets/{token['account_id']}/{asset_id}/").get("Contents", [])]
+    assert len(keys) == 3, keys  # the MP4, its thumbnail and the timed words
+    video = http("GET", done["output_asset_config"]["preview_video_url"], headers=token["header"])
+    assert video.status == 200 and video.body[4:8] == b"ftyp"
+
+    subtitles = http("POST", f"{scaled.web_a}{base}/subtitle-files",
+                     {"video_job_id": done["job_id"], "format": "SRT"}, token["header"])
+    assert subtitles.status in (200, 201), subtitles
+    made = wait_until(ended(f"subtitle-files/{subtitles.json()['job_id']}", "job_state", ("GENERATED", "FAILED")),
+                      60, "a subtitle file", interval=0.5)
+    (info,) = made["subtitle_file_info"]
+    text = http("GET", info["subtitle_file_download_url"], headers=token["header"])
+    assert text.status == 200 and "Hello from a worker" in text.body.decode("utf-8"), text
+    assert not (Path(scaled.env["METASTUDIO_DATA_DIR"]) / "media").exists()
