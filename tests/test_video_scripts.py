@@ -137,7 +137,7 @@ def test_vertical_transparent_webm_with_music_audio_scene_and_actions(tenant, tm
         "background_music_config": {"music_asset_id": str(speech.pk), "volume": 30, "ducking": True},
         "shoot_scripts": [
             scene("Hello there, friends.", action_config=[{"action_name": "wave", "text_position": 6}],
-                  layer_config=[{"layer_type": "VIDEO", "asset_id": str(clip.pk), "video_config": {"loop_count": 2}}]),
+                  layer_config=[{"layer_type": "VIDEO", "asset_id": str(clip.pk), "video_config": {"loop_count": 0}}]),
             {"script_type": "AUDIO", "audio_asset_id": str(speech.pk),
              "audio_drive_action_config": [{"action_name": "nod", "action_start_time": 0.5}]},
         ],
@@ -149,7 +149,7 @@ def test_vertical_transparent_webm_with_music_audio_scene_and_actions(tenant, tm
     assert cleaned["background_music_config"] == {"music_asset_id": str(speech.pk), "volume": 30, "ducking": True}
     assert cleaned["shoot_scripts"][0]["action_config"] == [{"action_name": "wave", "text_position": 6}]
     assert cleaned["shoot_scripts"][0]["layer_config"][0]["video_config"] == {
-        "loop_count": 2, "video_sound": 0, "is_play_the_entire_video": False}
+        "loop_count": 0, "video_sound": 0, "is_play_the_entire_video": False}
     assert cleaned["shoot_scripts"][1]["audio_asset_id"] == str(speech.pk)
     assert cleaned["shoot_scripts"][1]["audio_drive_action_config"][0]["action_start_time"] == 0.5
     assert scripts.clean_script(tenant.account, copy.deepcopy(cleaned)) == cleaned
@@ -290,3 +290,20 @@ def test_update_copy_and_delete(tenant, images, actor):
     assert sorted(actions) == sorted(["video_script.create", "video_script.update", "video_script.update",
                                       "video_script.copy", "video_script.copy", "video_script.delete"])
     assert AuditLog.objects.get(action="video_script.delete").target_id == copy_id
+
+
+@pytest.mark.parametrize(("key", "value"), [("is_end_at_first_frame", True), ("is_enable_super_resolution", True),
+                                            ("is_vocabulary_config_enable", False)])
+def test_options_not_offered_are_refused_rather_than_ignored(tenant, images, key, value):
+    refused(tenant.account, body(images, video_config={"width": 1920, "height": 1080, key: value}),
+            f"video_config.{key}", InvalidParameter, "not offered" if key != "is_vocabulary_config_enable"
+            else "always apply")
+    assert scripts.clean_script(tenant.account, body(images, video_config={key: not value}))["video_config"][key] \
+        is (not value)
+
+
+def test_a_fixed_number_of_video_loops_is_refused(tenant, images, tmp_path):
+    clip = _asset(tenant, _file(tmp_path / "clip.mp4"), Asset.Type.VIDEO)
+    layer = {"layer_type": "VIDEO", "asset_id": str(clip.pk), "video_config": {"loop_count": 3}}
+    refused(tenant.account, body(images, shoot_scripts=[scene(layer_config=[layer])]),
+            "shoot_scripts[0].layer_config[0].video_config.loop_count", InvalidParameter, "play once")

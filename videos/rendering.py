@@ -47,12 +47,9 @@ expected failure fails the job with its stage in the message ("speech: ...", "li
 a media file damaged in storage (it cannot be probed and its first frame decoded) fails the stage that needs it,
 naming the asset ("compose: the video layer (asset ...) cannot be read: ...").
 
-Not done (video_config options accepted but without effect): `bitrate` (the compositor's encoder takes a CRF,
-not a bitrate: compositor.render needs a bitrate argument), `is_end_at_first_frame` (ending on the first frame
-needs the avatar renderer to steer its idle loop back to its first frame), `is_enable_super_resolution` (videos
-are composed at their output size; nothing is upscaled), `is_vocabulary_config_enable` false (the tenant's
-readings are always applied: voices.speech.stream has no switch for them), `loop_count` above 1 (a video layer
-loops for the whole scene rather than that many times), the subtitle box's `w`/`h`, `font_name` and `opacity`.
+Not done: `bitrate` (the encoder takes a constant quality), the subtitle box's `w`/`h`, `font_name` and
+`opacity` are accepted without effect; MetaStudio's is_end_at_first_frame, is_enable_super_resolution,
+is_vocabulary_config_enable false and a loop_count above 1 are refused by the script checks (videos.scripts).
 """
 
 from __future__ import annotations

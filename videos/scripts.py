@@ -362,13 +362,24 @@ def clean_video_config(body: dict) -> dict:
         "is_subtitle_enable": subtitles,
         "subtitle_config": _subtitle(config.get("subtitle_config"), CANVAS[mode]) if subtitles else None,
         "is_transparent_background": transparent,
-        "is_end_at_first_frame": _bool(config.get("is_end_at_first_frame"), "video_config.is_end_at_first_frame",
-                                       False),
-        "is_enable_super_resolution": _bool(config.get("is_enable_super_resolution"),
-                                            "video_config.is_enable_super_resolution", False),
-        "is_vocabulary_config_enable": _bool(config.get("is_vocabulary_config_enable"),
-                                             "video_config.is_vocabulary_config_enable", True),
+        **{key: _unoffered(config, key, default, why) for key, (default, why) in UNOFFERED_OPTIONS.items()},
     }
+
+
+# MetaStudio options this platform does not offer: only their default is accepted, so that no request is
+# silently rendered otherwise than it asked.
+UNOFFERED_OPTIONS = {
+    "is_end_at_first_frame": (False, "ending on the avatar's first frame is not offered"),
+    "is_enable_super_resolution": (False, "super-resolution is not offered: videos are composed at their size"),
+    "is_vocabulary_config_enable": (True, "the tenant's custom readings always apply"),
+}
+
+
+def _unoffered(config: dict, key: str, default: bool, why: str) -> bool:
+    field = f"video_config.{key}"
+    if _bool(config.get(key), field, default) != default:
+        raise InvalidParameter(f"must be {str(default).lower()}: {why}", field=field)
+    return default
 
 
 # --- scenes ------------------------------------------------------------------------------------------------
@@ -470,6 +481,15 @@ def _backgrounds(cleaner: _Cleaner, prefix: str, scene: dict, transparent: bool)
     return cleaned
 
 
+def _loop_count(config: dict, field: str) -> int:
+    """1: the video plays once (then holds its last frame); 0: it loops for the whole scene. A fixed number of
+    passes is not offered."""
+    value = _int(config.get("loop_count"), field, 0, 100, default=1)
+    if value > 1:
+        raise InvalidParameter("must be 1 (play once) or 0 (loop for the whole scene)", field=field)
+    return value
+
+
 def _text_layer(cleaner: _Cleaner, field: str, config) -> dict:
     config = _obj(config, field)
     if config.get("text") not in (None, ""):
@@ -539,7 +559,7 @@ def _layers(cleaner: _Cleaner, prefix: str, scene: dict, model_id: str, canvas: 
                                        field=f"{field}.video_config.video_url")
             layer["asset_id"] = cleaner.media(item.get("asset_id"), f"{field}.asset_id", Asset.Type.VIDEO)
             layer["video_config"] = {
-                "loop_count": _int(config.get("loop_count"), f"{field}.video_config.loop_count", 0, 100, default=1),
+                "loop_count": _loop_count(config, f"{field}.video_config.loop_count"),
                 "video_sound": _int(config.get("video_sound"), f"{field}.video_config.video_sound", 0, 100,
                                     default=0),
                 "is_play_the_entire_video": _bool(config.get("is_play_the_entire_video"),

@@ -532,7 +532,7 @@
                                       (v) => { config.font_size = v; }), colour);
     } else if (item.layer_type === "VIDEO") {
       item.video_config = item.video_config || {loop_count: 1, video_sound: 0, is_play_the_entire_video: false};
-      holder.append(numberInput("Loops (0: until the scene ends)", "video_config.loop_count", item.video_config.loop_count ?? 1, 0, 100,
+      holder.append(numberInput("Loops (1: once, 0: until the scene ends)", "video_config.loop_count", item.video_config.loop_count ?? 1, 0, 1,
                                 (v) => { item.video_config.loop_count = v; }),
                     numberInput("Sound %", "video_config.video_sound", item.video_config.video_sound ?? 0, 0, 100,
                                 (v) => { item.video_config.video_sound = v; }));
