@@ -631,6 +631,16 @@ def _lagged(mouth: np.ndarray, sound: np.ndarray, k: int) -> tuple[np.ndarray, n
     return mouth, sound
 
 
+def _peak(by_lag: dict[int, float], best: int) -> float:
+    """The lag of the correlation peak between whole frames (a parabola through the best lag and its
+    neighbours)."""
+    if best - 1 not in by_lag or best + 1 not in by_lag:
+        return float(best)
+    a, b, c = by_lag[best - 1], by_lag[best], by_lag[best + 1]
+    bend = a - 2 * b + c
+    return round(best + (0.5 * (a - c) / bend if bend < 0 else 0.0), 2)
+
+
 def av_sync(path: Path, box: tuple[int, int, int, int]) -> dict:
     mouth = _mouth_track(path, box)
     loud = _loudness(path, len(mouth))
@@ -652,6 +662,7 @@ def av_sync(path: Path, box: tuple[int, int, int, int]) -> dict:
             if len(window):
                 offsets.append(int(window[0] + max(0, t - MAX_SYNC_LAG) - t))
     return {"best_lag_frames": int(best), "r_at_best": round(by_lag[best], 3), "r_at_0": round(by_lag[0], 3),
+            "lag_frames_interpolated": _peak(by_lag, best),
             "r_by_lag": {str(k): round(v, 3) for k, v in by_lag.items()},
             "onsets": len(offsets), "median_onset_offset_frames": float(np.median(offsets)) if offsets else None,
             "ok": abs(best) <= 1}
@@ -677,7 +688,8 @@ def driver_lag(speech: list, photo: bool) -> dict | None:
     mouth, loud = np.concatenate(mouths), np.concatenate(louds)
     by_lag = {k: _corr(*_lagged(mouth, loud, k)) for k in range(-MAX_SYNC_LAG, MAX_SYNC_LAG + 1)}
     best = max(by_lag, key=by_lag.get)
-    return {"best_lag_frames": int(best), "r_at_best": round(by_lag[best], 3)}
+    return {"best_lag_frames": int(best), "r_at_best": round(by_lag[best], 3),
+            "lag_frames_interpolated": _peak(by_lag, best)}
 
 
 def quality(path: Path, reference: Path) -> dict:

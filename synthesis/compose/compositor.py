@@ -5,7 +5,9 @@ small ring of canvas buffers: the scene's background (a flat colour or a picture
 scene; a video, decoded and scaled by its own ffmpeg reader process), the layers in z-order, the subtitles
 last. The main thread writes each finished frame into ONE ffmpeg encoder through a pipe (rawvideo in, the
 mixed WAV as the second input, muxed in the same run), so composing, decoding and encoding overlap on the
-cores and at most a handful of frames exist at any time.
+cores and at most a handful of frames exist at any time. Frame sources (the avatar renderer, a talking photo)
+run in the producer thread: on 2 cores the producer and the encoder already keep both cores ~93 % busy, and a
+thread per source started a scene ahead gained nothing (benchmarks/video_render.py).
 
 Alpha: every picture layer is "straight" (unpremultiplied) BGRA; it is blended only inside its box (trimmed
 to its visible pixels) with `dst = src * a + dst * (1 - a)` by OpenCV (float weights, rounded). A transparent
