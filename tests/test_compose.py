@@ -275,6 +275,19 @@ def test_the_fast_bt601_path_keeps_colours_and_says_so(tmp_path):
     assert np.abs(_decode_rgb(result.path)[2, 90, 160].astype(int) - (200, 40, 40)).max() <= 6
 
 
+def test_an_asked_bitrate_replaces_the_constant_quality(tmp_path):
+    """Noise (hard to compress) at 100 and 800 kbit/s: the average video bitrate follows what was asked."""
+    noise = _video(tmp_path / "noise.mp4", [np.random.default_rng(n).integers(0, 255, (H, W, 3), np.uint8)
+                                            for n in range(50)])
+    rates = []
+    for kbps in (100, 800):
+        tl = Timeline(Canvas(W, H, FPS), [Scene(2.0, VideoBackground(noise))])
+        result = render(tl, tmp_path / f"rate{kbps}.mp4", bitrate_kbps=kbps)
+        video = next(s for s in _probe(result.path)["streams"] if s["codec_type"] == "video")
+        rates.append(int(video["bit_rate"]) / 1000)
+    assert rates[0] < 200 and 400 < rates[1] < 1300, rates
+
+
 def test_music_is_ducked_under_speech(tmp_path):
     speech = np.zeros(4 * RATE, np.int16)
     speech[int(RATE * 1.5): int(RATE * 2.5)] = _tone(1000, 1.0, amp=0.3)

@@ -220,6 +220,8 @@ def test_every_bad_input_is_refused_with_the_field(tenant, other_tenant, images,
             InvalidParameter, "1080p")
     refused(account, body(images, video_config={"width": 1440, "height": 1080}), "video_config.height")
     refused(account, body(images, video_config={"bitrate": 50}), "video_config.bitrate")
+    refused(account, body(images, video_config={"codec": "QTRLE", "bitrate": 4000}), "video_config.bitrate",
+            InvalidParameter, "ProRes")
     refused(account, body(images, view_mode="VERTICAL"), "view_mode")
     refused(account, body(images, video_config={"is_subtitle_enable": True, "subtitle_config": {"font_size": 2}}),
             "video_config.subtitle_config.font_size")

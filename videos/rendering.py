@@ -47,7 +47,8 @@ expected failure fails the job with its stage in the message ("speech: ...", "li
 a media file damaged in storage (it cannot be probed and its first frame decoded) fails the stage that needs it,
 naming the asset ("compose: the video layer (asset ...) cannot be read: ...").
 
-Not done: `bitrate` (the encoder takes a constant quality), the subtitle box's `w`/`h`, `font_name` and
+`bitrate` (kbps) sets an average bitrate (capped at 1.5x) instead of the encoder's constant quality.
+Not done: the subtitle box's `w`/`h`, `font_name` and
 `opacity` are accepted without effect; MetaStudio's is_end_at_first_frame, is_enable_super_resolution,
 is_vocabulary_config_enable false and a loop_count above 1 are refused by the script checks (videos.scripts).
 """
@@ -171,7 +172,8 @@ def render_script(run: JobRun) -> dict:
         from synthesis.compose.compositor import render
 
         with _Stage("compose"):
-            clip = render(timeline, work / f"video.{extension}", codec=codec, progress=run.scaled_progress(35, 95)).path
+            clip = render(timeline, work / f"video.{extension}", codec=codec, progress=run.scaled_progress(35, 95),
+                          bitrate_kbps=video_config.get("bitrate")).path
         run.progress(96, "storing")
         with _Stage("storing"):
             video = _store(run, snapshot, Path(clip), work, extension, words, scene_times)

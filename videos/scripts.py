@@ -354,11 +354,14 @@ def clean_video_config(body: dict) -> dict:
         raise InvalidParameter("is not supported: results are stored in the asset library",
                                field="video_config.output_external_url")
     subtitles = _bool(config.get("is_subtitle_enable"), "video_config.is_subtitle_enable", False)
+    bitrate = _int(config.get("bitrate"), "video_config.bitrate", *BITRATE_RANGE, default=None)
+    if bitrate is not None and codec == "QTRLE":
+        raise InvalidParameter("a MOV (ProRes 4444) has no bitrate setting; leave it out", field="video_config.bitrate")
     return {
         "codec": codec, "format": CODECS[codec], "clip_mode": "RESIZE", "width": width, "height": height,
         "view_mode": mode, "canvas": {"width": CANVAS[mode][0], "height": CANVAS[mode][1]},
         "frame_rate": int(str(frame_rate).strip()),
-        "bitrate": _int(config.get("bitrate"), "video_config.bitrate", *BITRATE_RANGE, default=None),
+        "bitrate": bitrate,
         "is_subtitle_enable": subtitles,
         "subtitle_config": _subtitle(config.get("subtitle_config"), CANVAS[mode]) if subtitles else None,
         "is_transparent_background": transparent,

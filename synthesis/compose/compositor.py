@@ -512,8 +512,19 @@ class _SubtitleCache:
 # --- the render --------------------------------------------------------------------------------------------
 
 
+def _rate_control(codec: str, crf: int | None, bitrate_kbps: int | None) -> list[str]:
+    """Constant quality (CRF) by default; an average bitrate when one is asked for (capped at 1.5x, so that
+    streaming players can rely on it)."""
+    if bitrate_kbps:
+        cap = ["-maxrate", f"{bitrate_kbps * 3 // 2}k", "-bufsize", f"{bitrate_kbps * 2}k"]
+        return ["-b:v", f"{bitrate_kbps}k", *cap]
+    if codec == "h264":
+        return ["-crf", str(crf if crf is not None else H264_CRF)]
+    return ["-b:v", "0", "-crf", str(crf if crf is not None else 32)]
+
+
 def _encoder_argv(codec: str, size, fps: float, wav: Path, out: Path, *, preset: str, crf: int | None,
-                  matrix: str) -> list[str]:
+                  matrix: str, bitrate_kbps: int | None = None) -> list[str]:
     w, h = size
     alpha = codec != "h264"
     pix_fmt = "bgra" if alpha else "yuv420p"  # H.264: I420 converted by the compositor (`_I420`)
@@ -522,11 +533,11 @@ def _encoder_argv(codec: str, size, fps: float, wav: Path, out: Path, *, preset:
     if codec == "h264":
         if matrix == "bt601":
             tags = ["-colorspace", "smpte170m", *tags[2:]]
-        vcodec = ["-c:v", "libx264", "-preset", preset, "-crf", str(crf if crf is not None else H264_CRF), *tags,
+        vcodec = ["-c:v", "libx264", "-preset", preset, *_rate_control(codec, crf, bitrate_kbps), *tags,
                   "-c:a", "aac", "-b:a", "160k", "-movflags", "+faststart"]
     elif codec == "vp9-alpha":
         vcodec = ["-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuva420p", "-c:v", "libvpx-vp9",
-                  "-b:v", "0", "-crf", str(crf if crf is not None else 32), "-deadline", "realtime",
+                  *_rate_control(codec, crf, bitrate_kbps), "-deadline", "realtime",
                   "-cpu-used", "8", "-row-mt", "1", "-auto-alt-ref", "0", *tags, "-c:a", "libopus", "-b:a", "128k"]
     else:
         vcodec = ["-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuva444p10le", "-c:v", "prores_ks",
@@ -625,6 +636,7 @@ def render(
     preset: str = H264_PRESET,
     crf: int | None = None,
     matrix: str = "bt709",
+    bitrate_kbps: int | None = None,
 ) -> RenderResult:
     """Render `timeline` into `out_path` (MP4 for "h264"; WEBM for "vp9-alpha"; MOV for "prores-alpha"; the
     last two keep the canvas's transparency). `progress(percent, stage)`, stage "compose" while frames are
@@ -632,7 +644,10 @@ def render(
 
     `matrix` (H.264 only): "bt709" (default; the HD standard, right in every player) or "bt601" (tagged so:
     right in players that read the tag: browsers, ffmpeg, QuickTime). Either way the compositor converts the
-    frames to 4:2:0 (`_I420`), so the encoder process only encodes."""
+    frames to 4:2:0 (`_I420`), so the encoder process only encodes.
+
+    `bitrate_kbps`: an average video bitrate for H.264 and VP9 instead of their constant quality (ProRes has
+    none)."""
     if codec not in CODECS:
         raise ValueError(f"codec must be one of {', '.join(CODECS)}")
     if matrix not in ("bt709", "bt601"):
@@ -666,7 +681,7 @@ def render(
         # 2. pictures, composed in a thread, encoded by one ffmpeg process
         with _tools.atomic_output(out) as part:
             _encode(timeline, counts, part, wav, codec=codec, preset=preset, crf=crf, matrix=matrix,
-                    progress=progress, stages=stages, tmp=Path(tmp))
+                    bitrate_kbps=bitrate_kbps, progress=progress, stages=stages, tmp=Path(tmp))
     stages["total"] = time.perf_counter() - started
     if progress:
         progress(100, "encode")
@@ -697,8 +712,8 @@ def compose_frames(timeline: Timeline, *, alpha: bool = False) -> Iterator[np.nd
         frames.close()
 
 
-def _encode(timeline: Timeline, counts: list[int], part: Path, wav: Path, *, codec, preset, crf, matrix, progress,
-            stages, tmp: Path) -> None:
+def _encode(timeline: Timeline, counts: list[int], part: Path, wav: Path, *, codec, preset, crf, matrix,
+            bitrate_kbps, progress, stages, tmp: Path) -> None:
     canvas = timeline.canvas
     size = (canvas.width, canvas.height)
     channels = 3 if codec == "h264" else 4
@@ -706,7 +721,7 @@ def _encode(timeline: Timeline, counts: list[int], part: Path, wav: Path, *, cod
     err_path = tmp / "encoder.log"
     with open(err_path, "wb") as err:
         proc = subprocess.Popen(_encoder_argv(codec, size, canvas.fps, wav, part, preset=preset, crf=crf,
-                                              matrix=matrix),
+                                              matrix=matrix, bitrate_kbps=bitrate_kbps),
                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err,
                                 start_new_session=True, bufsize=0)
     frames_q: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
