@@ -312,6 +312,14 @@ def test_render_cue_bottom(cjk_available):
     assert not alpha[: 360 // 2].any()
 
 
+def test_caption_opacity_scales_its_alpha(cjk_available):
+    cue = Cue(0, 1, ["大家好 Hello"])
+    solid = render_cue(cue, (640, 360), SubtitleStyle(font_size=40))
+    faint = render_cue(cue, (640, 360), SubtitleStyle(font_size=40, opacity=0.4))
+    assert solid[..., 3].max() == 255 and faint[..., 3].max() == 102
+    assert np.array_equal(faint[..., :3], solid[..., :3])
+
+
 def test_render_cue_top_with_background(cjk_available):
     style = SubtitleStyle(font_size=32, position="top", background=True, background_opacity=0.5)
     arr = render_cue(Cue(0, 1, ["Hi"]), (400, 300), style)

@@ -309,3 +309,12 @@ def test_a_fixed_number_of_video_loops_is_refused(tenant, images, tmp_path):
     layer = {"layer_type": "VIDEO", "asset_id": str(clip.pk), "video_config": {"loop_count": 3}}
     refused(tenant.account, body(images, shoot_scripts=[scene(layer_config=[layer])]),
             "shoot_scripts[0].layer_config[0].video_config.loop_count", InvalidParameter, "play once")
+
+
+def test_only_the_platform_font_is_offered(tenant, images):
+    subtitles = {"is_subtitle_enable": True, "subtitle_config": {"font_name": "Comic Sans"}}
+    refused(tenant.account, body(images, video_config=subtitles), "video_config.subtitle_config.font_name",
+            InvalidParameter, "Noto Sans CJK")
+    subtitles["subtitle_config"]["font_name"] = "Noto Sans CJK SC"
+    assert scripts.clean_script(tenant.account, body(images, video_config=subtitles))["video_config"][
+        "subtitle_config"]["font_name"] == "Noto Sans CJK SC"

@@ -47,10 +47,11 @@ expected failure fails the job with its stage in the message ("speech: ...", "li
 a media file damaged in storage (it cannot be probed and its first frame decoded) fails the stage that needs it,
 naming the asset ("compose: the video layer (asset ...) cannot be read: ...").
 
-`bitrate` (kbps) sets an average bitrate (capped at 1.5x) instead of the encoder's constant quality.
-Not done: the subtitle box's `w`/`h`, `font_name` and
-`opacity` are accepted without effect; MetaStudio's is_end_at_first_frame, is_enable_super_resolution,
-is_vocabulary_config_enable false and a loop_count above 1 are refused by the script checks (videos.scripts).
+`bitrate` (kbps) sets an average bitrate (capped at 1.5x) instead of the encoder's constant quality. Captions
+are centred in their box (`w`, bottom at `dy`) with their `opacity`; the box's `h` is not a limit (long cues
+take more lines). Fonts: the platform's Noto Sans CJK only (videos.scripts refuses other `font_name`s).
+MetaStudio's is_end_at_first_frame, is_enable_super_resolution, is_vocabulary_config_enable false and a
+loop_count above 1 are refused by the script checks (videos.scripts).
 """
 
 from __future__ import annotations
@@ -480,24 +481,36 @@ def _timed_words(speech: list[_Speech], frames: list[int], fps: int) -> list:
 
 def _subtitles(snapshot: dict, words: list):
     """Burned-in captions of the timed words (None when the script has subtitles off)."""
-    from synthesis.compose.subtitles import SubtitleStyle, SubtitleTrack, cues_for_style
+    from synthesis.compose.subtitles import SubtitleTrack, cues_for_style
 
     video = snapshot["video_config"]
     if not video["is_subtitle_enable"] or not words:
         return None
-    config = video["subtitle_config"] or {}
     _, sy, width, height = _canvas_scale(snapshot)
-    canvas = video["canvas"]
-    style = SubtitleStyle(
-        font_size=max(6, int(round(config.get("font_size", 48) * sy))),
-        color=_rgb(config.get("font_color", "#FFFFFF"))[:3],
-        stroke_color=_rgb(config.get("stroke_color", "#000000"))[:3],
-        stroke_width=int(round(config.get("stroke_thickness", 2.0) * sy)),
-        margin=min(0.45, max(0.0, (canvas["height"] - config.get("dy", canvas["height"])) / canvas["height"])),
-        side_margin=min(0.45, max(0.0, config.get("dx", 0) / canvas["width"])),
-    )
+    style = subtitle_style(video, sy)
     size = (width, height)
     return SubtitleTrack(cues_for_style(words, size, style), size, style)
+
+
+def subtitle_style(video_config: dict, scale: float = 1.0):
+    """The captions' look from the script's subtitle_config (pixels of the layout canvas), scaled to the output
+    by `scale`. The text block is centred in a box `w` wide; its bottom edge is at `dy`. The SRT/VTT sidecars
+    break their lines with the same style on the layout canvas (scale 1), so they match what is burned in."""
+    from synthesis.compose.subtitles import SubtitleStyle
+
+    config = video_config.get("subtitle_config") or {}
+    canvas = video_config.get("canvas") or {"width": video_config["width"], "height": video_config["height"]}
+    width, height = int(canvas["width"]), int(canvas["height"])
+    box = config.get("w") or width * 0.8
+    return SubtitleStyle(
+        font_size=max(6, int(round(config.get("font_size", 48) * scale))),
+        color=_rgb(config.get("font_color", "#FFFFFF"))[:3],
+        stroke_color=_rgb(config.get("stroke_color", "#000000"))[:3],
+        stroke_width=int(round(config.get("stroke_thickness", 2.0) * scale)),
+        margin=min(0.45, max(0.0, (height - config.get("dy", height)) / height)),
+        side_margin=min(0.45, max(0.0, (width - box) / 2 / width)),
+        opacity=float(config.get("opacity", 1.0)),
+    )
 
 
 def _timeline(snapshot: dict, speech: list[_Speech], humans: list, files: _Files) -> tuple[object, list, list]:

@@ -318,6 +318,19 @@ def _resolution(config: dict, view_mode: str | None) -> tuple[int, int, str]:
     return width, height, mode
 
 
+PLATFORM_FONT = "Noto Sans CJK"  # what captions and text layers are drawn with (Latin and CJK)
+
+
+def _font_name(value, field: str) -> str:
+    """Empty (the platform font) or the platform font's name; other fonts are not installed, so they are refused
+    rather than silently replaced."""
+    name = _text(value, field, 64)
+    if name and not name.lower().startswith(PLATFORM_FONT.lower()):
+        raise InvalidParameter(f"only the platform font {PLATFORM_FONT} is offered (Latin and CJK); leave it empty",
+                               field=field)
+    return name
+
+
 def _subtitle(config, canvas: tuple[int, int]) -> dict:
     field = "video_config.subtitle_config"
     config = _obj(config, field)
@@ -327,7 +340,7 @@ def _subtitle(config, canvas: tuple[int, int]) -> dict:
         "dy": _int(config.get("dy"), f"{field}.dy", 0, height, default=height - height // 18),
         "w": _int(config.get("w"), f"{field}.w", 1, width, default=width - 2 * (width // 10)),
         "h": _int(config.get("h"), f"{field}.h", 1, height, default=max(height // 9, 60)),
-        "font_name": _text(config.get("font_name"), f"{field}.font_name", 64),
+        "font_name": _font_name(config.get("font_name"), f"{field}.font_name"),
         "font_size": _int(config.get("font_size"), f"{field}.font_size", 10, 200, default=48),
         "font_color": _color(config.get("font_color"), f"{field}.font_color", "#FFFFFF"),
         "stroke_color": _color(config.get("stroke_color"), f"{field}.stroke_color", "#000000"),
@@ -509,7 +522,7 @@ def _text_layer(cleaner: _Cleaner, field: str, config) -> dict:
             raise InvalidParameter("must be Base64 of UTF-8 text", field=text_field) from None
     text = _text(text, text_field, MAX_TEXT_LAYER_CHARS, required=True)
     _review(cleaner.account, text_field, text)
-    return {"text": text, "font_name": _text(config.get("font_name"), f"{field}.font_name", 64),
+    return {"text": text, "font_name": _font_name(config.get("font_name"), f"{field}.font_name"),
             "font_size": _int(config.get("font_size"), f"{field}.font_size", 8, 400, default=48),
             "font_color": _color(config.get("font_color"), f"{field}.font_color", "#FFFFFF")}
 

@@ -28,7 +28,6 @@ SUBTITLE_FILE = register_kind(JobKind(name="videos.subtitle_file", label="Subtit
 RENDER_KIND = "videos.render"
 FORMATS = {"SRT": ("srt", "application/x-subrip"), "VTT": ("vtt", "text/vtt")}
 MAX_SEQUENCE_NO = 2_147_483_647
-DEFAULT_FONT_SIZE = 48
 
 
 # --- the words -----------------------------------------------------------------------------------------------
@@ -53,17 +52,13 @@ def words_of(rows, window: tuple[float, float] | None = None) -> list:
 def sidecar_cues(words: list, video_config: dict) -> list:
     """Cues broken for the script's subtitle box and font size, measured on the layout canvas (what the
     burned-in captions use, whatever the output size)."""
-    from synthesis.compose.subtitles import SubtitleStyle, cues_for_style
+    from synthesis.compose.subtitles import cues_for_style
+    from videos.rendering import subtitle_style
 
     canvas = video_config.get("canvas") or {"width": video_config.get("width", 1920),
                                             "height": video_config.get("height", 1080)}
-    width, height = int(canvas["width"]), int(canvas["height"])
-    config = video_config.get("subtitle_config") or {}
-    box = int(config.get("w") or width * 0.8)
-    style = SubtitleStyle(font_size=max(6, int(config.get("font_size") or DEFAULT_FONT_SIZE)),
-                          stroke_width=int(round(config.get("stroke_thickness", 2.0))),
-                          side_margin=min(0.45, max(0.0, (width - box) / 2 / width)))
-    return cues_for_style(words, (width, height), style)
+    size = (int(canvas["width"]), int(canvas["height"]))
+    return cues_for_style(words, size, subtitle_style({**video_config, "canvas": canvas}))
 
 
 def subtitle_text(rows, video_config: dict, fmt: str, window: tuple[float, float] | None = None) -> str:

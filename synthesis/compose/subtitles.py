@@ -573,14 +573,15 @@ class SubtitleStyle:
     side_margin: float = 0.05  # free space left and right of the longest line, a share of the width
     line_spacing: float = 1.3  # line height in font sizes
     bold: bool = False
+    opacity: float = 1.0  # of the whole caption (text, outline and box)
 
     def __post_init__(self):
         if self.position not in ("bottom", "top"):
             raise ValueError("position must be 'bottom' or 'top'")
         if self.font_size < 6:
             raise ValueError("font_size must be at least 6 pixels")
-        if not 0.0 <= self.background_opacity <= 1.0:
-            raise ValueError("background_opacity must be between 0 and 1")
+        if not 0.0 <= self.background_opacity <= 1.0 or not 0.0 <= self.opacity <= 1.0:
+            raise ValueError("opacities must be between 0 and 1")
         if not 0.0 <= self.margin < 0.5 or not 0.0 <= self.side_margin < 0.5:
             raise ValueError("margins must be shares between 0 and 0.5")
 
@@ -655,6 +656,9 @@ def render_cue(cue: Cue, size: tuple[int, int], style: SubtitleStyle | None = No
         block = Image.alpha_composite(block, _solid(style.stroke_color, stroke_mask))
     block = Image.alpha_composite(block, _solid(style.color, fill_mask))
     arr = np.asarray(block)
+    if style.opacity < 1.0:
+        arr = arr.copy()
+        arr[..., 3] = np.round(arr[..., 3] * style.opacity).astype(np.uint8)
     out[y0:y0 + min(block_h, h), x0:x0 + block_w] = arr[:min(block_h, h)]
     return out
 
