@@ -29,9 +29,9 @@ def detection_json(job: Job, api_base: str) -> dict:
     }
 
 
-def photo_video_json(job: Job, api_base: str) -> dict:
-    params, result = job.params or {}, job.result or {}
-    asset_id = result.get("asset_id")
+def video_job_base(job: Job) -> dict:
+    """What every video-making job shows: its state, progress, the video's length and charge, times, error."""
+    result = job.result or {}
     return {
         "job_id": str(job.pk),
         "state": job.state,
@@ -41,6 +41,14 @@ def photo_video_json(job: Job, api_base: str) -> dict:
         "charged_minutes": result.get("charged_minutes"),
         **_times(job),
         "error_info": _error_info(job),
+    }
+
+
+def photo_video_json(job: Job, api_base: str) -> dict:
+    params, result = job.params or {}, job.result or {}
+    asset_id = result.get("asset_id")
+    return {
+        **video_job_base(job),
         "script_type": params.get("script_type"),
         "preset_id": params.get("preset_id"),
         "video_config": {"codec": "H264", "frame_rate": str(params.get("fps", "")),

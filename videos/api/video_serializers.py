@@ -6,7 +6,7 @@ format, and the PPT import."""
 from assets.models import Asset, AssetFile
 from avatars.api.serializers import rfc3339
 from metastudio.jobs import Job
-from videos.api.serializers import _error_info, _times
+from videos.api.serializers import _error_info, _times, video_job_base
 from videos.callbacks import JOB_TYPES
 from videos.models import VideoScript
 
@@ -77,19 +77,11 @@ def _output(job: Job, api_base: str, links: dict) -> dict | None:
 
 def video_job_json(job: Job, api_base: str, links: dict) -> dict:
     """DigitalHumanVideo: a render or a photo video job, as the list shows it."""
-    result, params = job.result or {}, job.params or {}
     return {
-        "job_id": str(job.pk),
+        **video_job_base(job),
         "job_type": JOB_TYPES.get(job.kind, job.kind),
-        "state": job.state,
-        "progress": job.progress,
-        "stage": job.stage,
-        "duration": result.get("duration"),
-        "charged_minutes": result.get("charged_minutes"),
-        **_times(job),
-        "error_info": _error_info(job),
         "output_asset_config": _output(job, api_base, links),
-        "script_id": params.get("script_id"),
+        "script_id": (job.params or {}).get("script_id"),
     }
 
 
