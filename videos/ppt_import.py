@@ -39,6 +39,7 @@ from metastudio import jobs
 from metastudio.errors import InvalidParameter, NotFound, ServiceError, StateConflict, is_uuid
 from metastudio.jobs import JobFailure, JobKind, JobRun, register_kind
 from tenancy.audit import Actor
+from videos.rendering import usable_asset
 
 PPT_IMPORT = register_kind(JobKind(name="videos.ppt_import", label="PPT import", iam_resource="video",
                                    handler="videos.ppt_import.import_ppt", on_fail="videos.ppt_import.import_failed",
@@ -76,7 +77,7 @@ def import_ppt(run: JobRun) -> dict:
     from synthesis.media.errors import MediaError, PageLimitExceeded
 
     job = run.job
-    ppt = _usable_ppt(job)
+    ppt = usable_asset(job.account, job.params["ppt_asset_id"], "PPT")
     main = ppt.files.filter(category=AssetFile.Category.MAIN, state=AssetFile.State.CREATED).first()
     if main is None:
         raise JobFailure(f"the PPT (asset {ppt.pk}) has no file")
@@ -99,20 +100,6 @@ def import_ppt(run: JobRun) -> dict:
             page = stored.get(slide.number) or _store_page(job, ppt, slide, work)
             scenes.append(_scene(slide, page))
     return {"page_count": len(scenes), "scenes": scenes}
-
-
-def _usable_ppt(job) -> Asset:
-    from assets.actions import ensure_usable
-
-    asset_id = job.params["ppt_asset_id"]
-    ppt = Asset.objects.filter(account=job.account, pk=asset_id).first()
-    if ppt is None or ppt.state in (Asset.State.DELETED, Asset.State.WAITING_DELETE):
-        raise JobFailure(f"the PPT (asset {asset_id}) no longer exists")
-    try:
-        ensure_usable(ppt)
-    except ServiceError as error:
-        raise JobFailure(f"the PPT (asset {asset_id}) cannot be used: {error.detail}") from None
-    return ppt
 
 
 def _pages_of(job) -> list[Asset]:

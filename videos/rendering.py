@@ -181,6 +181,21 @@ def render_script(run: JobRun) -> dict:
     return _finish(run, video, words)
 
 
+def usable_asset(account, asset_id: str, what: str) -> Asset:
+    """The tenant's asset a job is about to use, still there and usable (not frozen, not failed), or a
+    JobFailure naming it as `what`."""
+    from assets.actions import ensure_usable
+
+    asset = Asset.objects.filter(account=account, pk=asset_id).first()
+    if asset is None or asset.state in (Asset.State.DELETED, Asset.State.WAITING_DELETE):
+        raise JobFailure(f"the {what} (asset {asset_id}) no longer exists")
+    try:
+        ensure_usable(asset)
+    except ServiceError as error:
+        raise JobFailure(f"the {what} (asset {asset_id}) cannot be used: {error.detail}") from None
+    return asset
+
+
 class _Files:
     """Local paths of the tenant's asset files (MAIN), each checked usable when it is fetched and, for media,
     decodable (a file damaged in storage fails the stage that needs it, naming the asset)."""
@@ -192,15 +207,7 @@ class _Files:
     def main(self, asset_id: str, what: str, *, media: bool = True) -> Path:
         if asset_id in self._paths:
             return self._paths[asset_id]
-        from assets.actions import ensure_usable
-
-        asset = Asset.objects.filter(account=self.account, pk=asset_id).first()
-        if asset is None or asset.state in (Asset.State.DELETED, Asset.State.WAITING_DELETE):
-            raise JobFailure(f"the {what} (asset {asset_id}) no longer exists")
-        try:
-            ensure_usable(asset)
-        except ServiceError as error:
-            raise JobFailure(f"the {what} (asset {asset_id}) cannot be used: {error.detail}") from None
+        asset = usable_asset(self.account, asset_id, what)
         main = asset.files.filter(category=AssetFile.Category.MAIN, state=AssetFile.State.CREATED).first()
         if main is None:
             raise JobFailure(f"the {what} (asset {asset_id}) has no file")
