@@ -76,8 +76,8 @@ def _render_of_script(account, script_id) -> Job:
         raise NotFound(f"script {script_id} does not exist", field="script_id")
     if not VideoScript.objects.filter(account=account, pk=script_id.strip()).exists():
         raise NotFound(f"script {script_id} does not exist", field="script_id")
-    render = video_jobs.visible(Job.objects.filter(account=account, kind=RENDER_KIND, state=Job.State.SUCCEED,
-                                                   params__script_id=script_id.strip())).order_by("-finished_at")
+    render = (Job.objects.filter(account=account, kind=RENDER_KIND, state=Job.State.SUCCEED,
+                                 params__script_id=script_id.strip()).in_history().order_by("-finished_at"))
     found = render.first()
     if found is None:
         raise StateConflict(f"script {script_id} has no finished video yet; render it first", field="script_id")
@@ -88,7 +88,7 @@ def _render_job(account, job_id) -> Job:
     field = "video_job_id"
     found = None
     if isinstance(job_id, str) and is_uuid(job_id.strip()):
-        found = video_jobs.visible(Job.objects.filter(account=account, kind=RENDER_KIND, pk=job_id.strip())).first()
+        found = Job.objects.filter(account=account, kind=RENDER_KIND, pk=job_id.strip()).in_history().first()
     if found is None:
         raise NotFound(f"video job {job_id} does not exist", field=field)
     if found.state != Job.State.SUCCEED:

@@ -9,13 +9,11 @@ field and nothing is stored. The queued job (`videos.render`, see videos.renderi
 cleaned script, so later edits of the script do not change it.
 
 History: MetaStudio keeps video jobs for six months; older jobs are hidden from the list and their detail
-answers 404 (`visible`: the engine's history window, metastudio.jobs.HISTORY_DAYS). The rows and the VIDEO
+answers 404 (`Job.objects.in_history()`: the engine's window, metastudio.jobs.HISTORY_DAYS). The rows and the VIDEO
 assets stay (the assets have their own rules).
 """
 
 from urllib.parse import urlsplit
-
-from django.db.models import QuerySet
 
 from metastudio import jobs
 from metastudio.errors import InvalidParameter, NotFound, StateConflict, is_uuid
@@ -29,11 +27,6 @@ SCRIPT_FIELDS = ("model_asset_id", "model_asset_type", "voice_config", "video_co
 DEFAULT_VIDEO_NAME = "2D digital human video"
 MAX_CALLBACK_URL = 2048
 MAX_ASSET_NAME = 256
-
-
-def visible(queryset: QuerySet) -> QuerySet:
-    """The jobs of `queryset` still inside the history window ("history kept 6 months, then hidden")."""
-    return queryset.in_history()
 
 
 # --- input ---------------------------------------------------------------------------------------------------

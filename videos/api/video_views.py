@@ -93,7 +93,7 @@ class _VisibleKindViewSet(_KindViewSet):
     """Jobs of one kind inside the history window (older ones answer 404)."""
 
     def scoped_queryset(self):
-        return video_jobs.visible(super().scoped_queryset())
+        return super().scoped_queryset().in_history()
 
 
 class RenderJobViewSet(_VisibleKindViewSet):
@@ -126,7 +126,7 @@ class VideoJobListViewSet(TenantViewSet):
     rate_limits = {"list": "video_job.list"}
 
     def scoped_queryset(self):
-        return video_jobs.visible(Job.objects.filter(account=self.account, kind__in=LISTED_KINDS.values()))
+        return Job.objects.filter(account=self.account, kind__in=LISTED_KINDS.values()).in_history()
 
     def list(self, request, project_id):
         params, found = request.query_params, self.get_queryset()
