@@ -411,9 +411,9 @@ def cancel_video(request, job_id):
     job = account_job(request, PHOTO_VIDEO.name, job_id)
     if wants_json(request):
         try:
-            job = actions.cancel_photo_video(_actor(request), job)
+            job = jobs.cancel(_actor(request), job)
         except ServiceError as error:
             return _error_json(error)
         return JsonResponse(_video_state(job))
-    _attempt(request, lambda: actions.cancel_photo_video(_actor(request), job), "Photo video canceled.")
+    _attempt(request, lambda: jobs.cancel(_actor(request), job), "Photo video canceled.")
     return redirect("console:photos")

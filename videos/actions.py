@@ -251,13 +251,6 @@ def _machine_review(account, text: str, *, field: str) -> None:
         raise InvalidParameter("did not pass machine review", field=field)
 
 
-def cancel_photo_video(actor: Actor, job: jobs.Job) -> jobs.Job:
-    """Cancel a photo video job that has not started (the engine refuses any other state)."""
-    if job.state != jobs.Job.State.WAITING:
-        raise StateConflict(f"only a WAITING job can be canceled; this one is {job.state}", field="job_id")
-    return jobs.cancel(actor, job)
-
-
 def photo_file(job: jobs.Job):
     """A readable File of the job's photo (stored upload or preset picture), or None."""
     params = job.params or {}

@@ -16,7 +16,7 @@ assets stay (the assets have their own rules).
 from urllib.parse import urlsplit
 
 from metastudio import jobs
-from metastudio.errors import InvalidParameter, NotFound, StateConflict, is_uuid
+from metastudio.errors import InvalidParameter, NotFound, is_uuid
 from tenancy.audit import Actor
 from videos import scripts
 from videos.models import VideoScript
@@ -120,10 +120,3 @@ def create_video_job(actor: Actor, account, body: dict, *, project=None) -> jobs
               "callback_config": callback}
     return jobs.submit(actor, account, rendering.RENDER.name, params,
                        project=project or (script.project if script else None))
-
-
-def cancel_video_job(actor: Actor, job: jobs.Job) -> jobs.Job:
-    """Cancel a render that has not started; a running or ended one cannot be (StateConflict)."""
-    if job.state != jobs.Job.State.WAITING:
-        raise StateConflict(f"only a WAITING job can be canceled; this one is {job.state}", field="job_id")
-    return jobs.cancel(actor, job)

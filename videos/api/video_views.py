@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
+from metastudio import jobs
 from metastudio.api.views import TenantViewSet, json_body, query_time
 from metastudio.errors import InvalidParameter, NotFound, StateConflict, is_uuid
 from metastudio.jobs import Job
@@ -113,7 +114,7 @@ class RenderJobViewSet(_VisibleKindViewSet):
 
     @extend_schema(request=None)
     def cancel(self, request, project_id, video_job_id):
-        job = video_jobs.cancel_video_job(self.actor(), self.get_object())
+        job = jobs.cancel(self.actor(), self.get_object())  # only while WAITING (409)
         return Response(s.render_job_json(job, self.api_base()))
 
 

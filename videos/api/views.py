@@ -5,6 +5,7 @@ from django.http import FileResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
+from metastudio import jobs
 from metastudio.api.views import ProjectApiView, TenantViewSet, json_body
 from metastudio.errors import NotFound, StateConflict
 from metastudio.jobs import Job
@@ -79,7 +80,7 @@ class PhotoVideoViewSet(_KindViewSet):
 
     @extend_schema(request=None)
     def cancel(self, request, project_id, photo_video_job_id):
-        job = actions.cancel_photo_video(self.actor(), self.get_object())
+        job = jobs.cancel(self.actor(), self.get_object())  # only while WAITING (409)
         return Response(s.photo_video_json(job, self.api_base()))
 
 
