@@ -284,13 +284,14 @@ def worker_engine(job_id: str) -> dict:
             "self_maxrss_mb": round(own, 1), "largest_child_maxrss_mb": round(child, 1)}
 
 
-def run_engine(env: dict, job_id: str) -> dict:
-    proc = subprocess.Popen([sys.executable, __file__, "--worker", "engine", "--job", job_id], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _run_worker(what: str, argv: list[str], env: dict, timeout: int) -> tuple[dict, RssSampler]:
+    """Run a `--worker` of this script with its process tree's memory sampled: (its last JSON line, the
+    sampler)."""
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sampler = RssSampler(proc.pid)
     sampler.start()
     try:
-        out, err = proc.communicate(timeout=3600)
+        out, err = proc.communicate(timeout=timeout)
     finally:
         sampler.stop_event.set()
         sampler.join()
@@ -298,9 +299,14 @@ def run_engine(env: dict, job_id: str) -> dict:
             proc.kill()
             proc.wait()
     if proc.returncode != 0:
-        raise RuntimeError(f"engine worker failed:\n{err[-4000:]}")
+        raise RuntimeError(f"{what} worker failed:\n{err[-4000:]}")
     got = json.loads(out.strip().splitlines()[-1])
     got["tree_peak_rss_mb"] = round(sampler.max_total_kb / 1024, 1)
+    return got, sampler
+
+
+def run_engine(env: dict, job_id: str) -> dict:
+    got, sampler = _run_worker("engine", [sys.executable, __file__, "--worker", "engine", "--job", job_id], env, 3600)
     got["tree_peak_pss_mb"] = round(sampler.max_total_pss_kb / 1024, 1)
     got["peak_rss_by_process_mb"] = _by_process(sampler)
     return got
@@ -556,22 +562,8 @@ def _moviepy_python() -> tuple[str | None, str]:
 
 
 def run_moviepy(python: str, spec_path: Path, out: Path, preset: str) -> dict:
-    env = dict(os.environ, PYTHONPATH="")
-    proc = subprocess.Popen([python, __file__, "--worker", "moviepy", "--spec", str(spec_path), "--out", str(out),
-                             "--preset", preset], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    sampler = RssSampler(proc.pid)
-    sampler.start()
-    try:
-        stdout, err = proc.communicate(timeout=7200)
-    finally:
-        sampler.stop_event.set()
-        sampler.join()
-    if proc.returncode != 0:
-        raise RuntimeError(f"moviepy worker failed:\n{err[-4000:]}")
-    got = json.loads(stdout.strip().splitlines()[-1])
-    got["tree_peak_rss_mb"] = round(sampler.max_total_kb / 1024, 1)
-    return got
+    argv = [python, __file__, "--worker", "moviepy", "--spec", str(spec_path), "--out", str(out), "--preset", preset]
+    return _run_worker("moviepy", argv, dict(os.environ, PYTHONPATH=""), 7200)[0]
 
 
 # --- checks on the output ---------------------------------------------------------------------------------------------
